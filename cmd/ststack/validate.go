@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/mtasts"
+	"github.com/ststack/ststack/internal/tlsrpt"
+)
+
+// problemJSON is one error or warning in --json output.
+type problemJSON struct {
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// runPolicy implements `ststack policy validate FILE|-`.
+func runPolicy(ctx context.Context, args []string, env *cliEnv) int {
+	fs := newFlagSet(env, "policy validate", "[--json] FILE|-",
+		"Validates an MTA-STS policy file (RFC 8461 §3.2) and prints its errors and warnings.")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if len(args) == 0 || args[0] != "validate" {
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			fs.SetOutput(env.stdout)
+			fs.Usage()
+			return exitOK
+		}
+		return usageError(fs, env, "expected the subcommand 'validate'")
+	}
+	pos, code := parseArgs(fs, args[1:], env)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) != 1 {
+		return usageError(fs, env, "expected one FILE (or - for standard input)")
+	}
+	name := displayName(pos[0])
+	data, err := readInput(pos[0], env)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ststack policy validate: %s: %v\n", name, err)
+		return exitInvalid
+	}
+
+	type policyJSON struct {
+		Version string   `json:"version"`
+		Mode    string   `json:"mode"`
+		MaxAge  int      `json:"max_age"`
+		MX      []string `json:"mx"`
+		ID      string   `json:"id"`
+	}
+	out := struct {
+		File     string        `json:"file"`
+		Valid    bool          `json:"valid"`
+		Errors   []problemJSON `json:"errors"`
+		Warnings []problemJSON `json:"warnings"`
+		Policy   *policyJSON   `json:"policy,omitempty"`
+	}{File: name, Errors: []problemJSON{}, Warnings: []problemJSON{}}
+
+	p, err := mtasts.ParsePolicy(data)
+	if err != nil {
+		out.Errors = append(out.Errors, problemJSON{Message: err.Error()})
+	} else {
+		for _, pr := range p.Problems() {
+			pj := problemJSON{Field: pr.Field, Message: pr.Message}
+			if pr.Severity == mtasts.SeverityError {
+				out.Errors = append(out.Errors, pj)
+			} else {
+				out.Warnings = append(out.Warnings, pj)
+			}
+		}
+		pj := &policyJSON{Version: p.Version, Mode: string(p.Mode), MaxAge: p.MaxAge, MX: []string{}, ID: p.ID()}
+		for _, mx := range p.MX {
+			pj.MX = append(pj.MX, mx.String())
+		}
+		out.Policy = pj
+	}
+	out.Valid = len(out.Errors) == 0
+
+	if *asJSON {
+		if err := writeJSON(env.stdout, out); err != nil {
+			return exitInvalid
+		}
+	} else {
+		for _, e := range out.Errors {
+			fmt.Fprintf(env.stdout, "%s: error: %s\n", name, joinField(e))
+		}
+		for _, w := range out.Warnings {
+			fmt.Fprintf(env.stdout, "%s: warning: %s\n", name, joinField(w))
+		}
+		if out.Valid {
+			fmt.Fprintf(env.stdout, "%s: valid policy: mode %s, max_age %d, mx %s (id %s)\n",
+				name, out.Policy.Mode, out.Policy.MaxAge, strings.Join(out.Policy.MX, " "), out.Policy.ID)
+		}
+	}
+	if !out.Valid {
+		return exitInvalid
+	}
+	return exitOK
+}
+
+func joinField(p problemJSON) string {
+	if p.Field == "" {
+		return p.Message
+	}
+	return p.Field + ": " + p.Message
+}
+
+// runRecord implements `ststack record validate [--kind sts|tlsrpt] 'TXT'`.
+func runRecord(ctx context.Context, args []string, env *cliEnv) int {
+	fs := newFlagSet(env, "record validate", "[--kind sts|tlsrpt] [--json] 'TXT'",
+		`Validates the value of an _mta-sts TXT record (RFC 8461 §3.1) or an
+_smtp._tls TXT record (RFC 8460 §3). Without --kind, the kind is taken from
+the record's v= tag.`)
+	kind := fs.String("kind", "", "sts (_mta-sts) or tlsrpt (_smtp._tls); default: from the v= tag")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if len(args) == 0 || args[0] != "validate" {
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			fs.SetOutput(env.stdout)
+			fs.Usage()
+			return exitOK
+		}
+		return usageError(fs, env, "expected the subcommand 'validate'")
+	}
+	pos, code := parseArgs(fs, args[1:], env)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) != 1 {
+		return usageError(fs, env, "expected one TXT value (quote it)")
+	}
+	txt := pos[0]
+	k := *kind
+	if k == "" {
+		switch v := strings.TrimSpace(txt); {
+		case strings.HasPrefix(v, "v=STSv1"):
+			k = "sts"
+		case strings.HasPrefix(v, "v=TLSRPTv1"):
+			k = "tlsrpt"
+		default:
+			return usageError(fs, env, "cannot tell the kind from the record (it does not start with v=STSv1 or v=TLSRPTv1); give --kind")
+		}
+	}
+
+	out := struct {
+		Kind   string   `json:"kind"`
+		Valid  bool     `json:"valid"`
+		Error  string   `json:"error,omitempty"`
+		Record string   `json:"record,omitempty"`
+		ID     string   `json:"id,omitempty"`
+		RUA    []string `json:"rua,omitempty"`
+	}{Kind: k}
+	switch k {
+	case "sts":
+		r, err := mtasts.ParseRecord(txt)
+		if err != nil {
+			out.Error = err.Error()
+		} else {
+			out.Valid, out.Record, out.ID = true, r.String(), r.ID
+		}
+	case "tlsrpt":
+		r, err := tlsrpt.ParseRecord(txt)
+		if err != nil {
+			out.Error = err.Error()
+		} else {
+			out.Valid, out.Record = true, r.String()
+			for _, u := range r.RUA {
+				out.RUA = append(out.RUA, u.String())
+			}
+		}
+	default:
+		return usageError(fs, env, "--kind must be sts or tlsrpt, not %q", k)
+	}
+
+	if *asJSON {
+		_ = writeJSON(env.stdout, out)
+	} else if out.Valid {
+		fmt.Fprintf(env.stdout, "valid %s record: %s\n", k, out.Record)
+	} else {
+		fmt.Fprintf(env.stdout, "invalid %s record: %s\n", k, out.Error)
+	}
+	if !out.Valid {
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// runConfig implements `ststack config validate FILE`.
+func runConfig(ctx context.Context, args []string, env *cliEnv) int {
+	fs := newFlagSet(env, "config validate", "[--json] FILE",
+		`Validates the organisation file and prints, for every domain, the policy id
+and the DNS records ststack publishes (or that you create, for external DNS).`)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if len(args) == 0 || args[0] != "validate" {
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			fs.SetOutput(env.stdout)
+			fs.Usage()
+			return exitOK
+		}
+		return usageError(fs, env, "expected the subcommand 'validate'")
+	}
+	pos, code := parseArgs(fs, args[1:], env)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) != 1 {
+		return usageError(fs, env, "expected one FILE")
+	}
+
+	type domainJSON struct {
+		Name      string `json:"name"`
+		Mode      string `json:"mode"`
+		PolicyID  string `json:"policy_id"`
+		STSRecord string `json:"sts_record"`
+		DNS       string `json:"dns"`
+	}
+	out := struct {
+		File         string       `json:"file"`
+		Valid        bool         `json:"valid"`
+		Errors       []string     `json:"errors"`
+		Warnings     []string     `json:"warnings"`
+		Organization string       `json:"organization,omitempty"`
+		StackName    string       `json:"stack_name,omitempty"`
+		Domains      []domainJSON `json:"domains,omitempty"`
+		TLSRPT       string       `json:"tlsrpt_record,omitempty"`
+	}{File: pos[0], Errors: []string{}, Warnings: []string{}}
+
+	cfg, err := config.Load(pos[0])
+	if err != nil {
+		out.Errors = splitJoined(err)
+	} else {
+		out.Valid = true
+		out.Organization, out.StackName = cfg.Organization, cfg.StackName()
+		for _, w := range cfg.Warnings() {
+			out.Warnings = append(out.Warnings, w.String())
+		}
+		for _, d := range cfg.Domains {
+			dns := "route53 " + d.DNS.HostedZoneID
+			if d.DNS.External {
+				dns = "external"
+			}
+			out.Domains = append(out.Domains, domainJSON{
+				Name: d.Name, Mode: string(d.Policy.Mode), PolicyID: d.Policy.ID(),
+				STSRecord: d.STSRecord().String(), DNS: dns,
+			})
+		}
+		out.TLSRPT = cfg.TLSRPTRecord("https://<report endpoint>/v1/tlsrpt").String()
+	}
+
+	if *asJSON {
+		_ = writeJSON(env.stdout, out)
+	} else {
+		for _, e := range out.Errors {
+			fmt.Fprintf(env.stdout, "error: %s\n", e)
+		}
+		for _, w := range out.Warnings {
+			fmt.Fprintf(env.stdout, "warning: %s\n", w)
+		}
+		if out.Valid {
+			fmt.Fprintf(env.stdout, "%s: valid; organisation %q, stack %s, %d domain(s)\n",
+				out.File, out.Organization, out.StackName, len(out.Domains))
+			for _, d := range out.Domains {
+				fmt.Fprintf(env.stdout, "  %-30s %-8s %s  [%s]\n", d.Name, d.Mode, d.STSRecord, d.DNS)
+			}
+			fmt.Fprintf(env.stdout, "  _smtp._tls: %s\n", out.TLSRPT)
+		}
+	}
+	if !out.Valid {
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// splitJoined flattens the errors.Join tree config.Load returns into one
+// message per *config.Error.
+func splitJoined(err error) []string {
+	var msgs []string
+	var walk func(error)
+	walk = func(e error) {
+		if _, ok := e.(*config.Error); ok {
+			msgs = append(msgs, e.Error())
+			return
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, c := range j.Unwrap() {
+				walk(c)
+			}
+			return
+		}
+		msgs = append(msgs, e.Error())
+	}
+	walk(err)
+	return msgs
+}
