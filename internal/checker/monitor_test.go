@@ -1,0 +1,204 @@
+package checker
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/miekg/dns"
+	"github.com/ststack/ststack/internal/checker/checktest"
+)
+
+// recorder is an Alerter that records alerts and can be made to fail.
+type recorder struct {
+	mu     sync.Mutex
+	alerts []alert
+	fail   error
+}
+
+type alert struct {
+	domain            string
+	appeared, cleared []string
+}
+
+func (r *recorder) Alert(_ context.Context, domain string, appeared, cleared []Finding) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	r.alerts = append(r.alerts, alert{domain, summary(appeared), summary(cleared)})
+	return nil
+}
+
+func (r *recorder) take() []alert {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := r.alerts
+	r.alerts = nil
+	return a
+}
+
+// TestMonitorTransitions runs the monitor repeatedly while the world
+// changes and checks that alerts follow appear/clear transitions only.
+func TestMonitorTransitions(t *testing.T) {
+	w := checktest.NewWorld(t, testNow)
+	c := newChecker(t, testConfig(w))
+	rec := &recorder{}
+	h := NewMemoryHistory()
+	m := &Monitor{Checker: c, History: h, Alerter: rec}
+	good, pg := healthyDomain(t, "good.test", "enforce")
+	bad, pb := healthyDomain(t, "bad.test", "enforce")
+	w.Serve(t, good)
+	w.Serve(t, bad)
+	targets := []Target{testTarget(t, "good.test", pg), testTarget(t, "bad.test", pb)}
+	ctx := context.Background()
+
+	run := func(step string, want []alert) {
+		t.Helper()
+		if _, err := m.Run(ctx, targets); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		got := rec.take()
+		if !slices.EqualFunc(got, want, func(a, b alert) bool {
+			return a.domain == b.domain && slices.Equal(a.appeared, b.appeared) && slices.Equal(a.cleared, b.cleared)
+		}) {
+			t.Fatalf("%s: alerts\n got %+v\nwant %+v", step, got, want)
+		}
+	}
+	run("first run, all healthy", nil)
+	run("second run, unchanged", nil)
+
+	w.DNS.Add("bad.test. MX 30 stray.hoster.test.")
+	run("MX added", []alert{{"bad.test", []string{"error mx-not-covered stray.hoster.test"}, nil}})
+	run("unchanged again", nil)
+
+	w.DNS.Remove("_smtp._tls.bad.test", dns.TypeTXT)
+	run("tlsrpt removed", []alert{{"bad.test", []string{"error tlsrpt-record-missing"}, nil}})
+
+	w.DNS.Remove("bad.test", dns.TypeMX)
+	w.DNS.Add("bad.test. MX 10 mx1.bad.test.", "bad.test. MX 20 b1.backup.bad.test.")
+	run("MX fixed", []alert{{"bad.test", nil, []string{"error mx-not-covered stray.hoster.test"}}})
+
+	// A failed alert is not recorded: the next run alerts again.
+	w.DNS.Add("_smtp._tls.bad.test. TXT \"v=TLSRPTv1; rua=" + testRUA + "\"")
+	rec.fail = errors.New("SNS down")
+	if _, err := m.Run(ctx, targets); err == nil || !errors.Is(err, rec.fail) {
+		t.Fatalf("run with failing alerter: err %v, want it to wrap %v", err, rec.fail)
+	}
+	rec.fail = nil
+	run("after failed alert", []alert{{"bad.test", nil, []string{"error tlsrpt-record-missing"}}})
+	run("quiet", nil)
+
+	last, ok, err := h.Last(ctx, "bad.test")
+	if err != nil || !ok || last.Domain != "bad.test" || len(last.Findings) != 0 {
+		t.Errorf("history of bad.test: %+v %v %v", last, ok, err)
+	}
+}
+
+func TestMonitorFirstRunAlertsExisting(t *testing.T) {
+	w := checktest.NewWorld(t, testNow)
+	c := newChecker(t, testConfig(w))
+	rec := &recorder{}
+	m := &Monitor{Checker: c, History: NewMemoryHistory(), Alerter: rec}
+	d, p := healthyDomain(t, "first.test", "enforce")
+	d.TLSRPT = ""
+	w.Serve(t, d)
+	res, err := m.Run(context.Background(), []Target{testTarget(t, "first.test", p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || !res[0].Has(CodeTLSRPTRecordMissing) {
+		t.Fatalf("results %+v", res)
+	}
+	got := rec.take()
+	if len(got) != 1 || !slices.Equal(got[0].appeared, []string{"error tlsrpt-record-missing"}) || len(got[0].cleared) != 0 {
+		t.Errorf("alerts %+v, want the finding as appeared", got)
+	}
+}
+
+// failingHistory fails Last or Save.
+type failingHistory struct {
+	*MemoryHistory
+	lastErr, saveErr error
+}
+
+func (f failingHistory) Last(ctx context.Context, d string) (Result, bool, error) {
+	if f.lastErr != nil {
+		return Result{}, false, f.lastErr
+	}
+	return f.MemoryHistory.Last(ctx, d)
+}
+
+func (f failingHistory) Save(ctx context.Context, r Result) error {
+	if f.saveErr != nil {
+		return f.saveErr
+	}
+	return f.MemoryHistory.Save(ctx, r)
+}
+
+func TestMonitorHistoryErrors(t *testing.T) {
+	w := checktest.NewWorld(t, testNow)
+	c := newChecker(t, testConfig(w))
+	d, p := healthyDomain(t, "h.test", "enforce")
+	d.TLSRPT = ""
+	w.Serve(t, d)
+	targets := []Target{testTarget(t, "h.test", p)}
+	boom := errors.New("boom")
+	for _, fh := range []failingHistory{{NewMemoryHistory(), boom, nil}, {NewMemoryHistory(), nil, boom}} {
+		rec := &recorder{}
+		m := &Monitor{Checker: c, History: fh, Alerter: rec}
+		res, err := m.Run(context.Background(), targets)
+		if !errors.Is(err, boom) || len(res) != 1 {
+			t.Errorf("err %v, results %d: want boom and 1 result", err, len(res))
+		}
+		if fh.lastErr != nil && len(rec.take()) != 0 {
+			t.Error("alerted without knowing the previous result")
+		}
+	}
+}
+
+// TestMonitorReadiness checks that readiness alerts once, when a domain
+// becomes ready (and when it stops being ready), never for "not ready".
+func TestMonitorReadiness(t *testing.T) {
+	w := checktest.NewWorld(t, testNow)
+	st := &fakeStats{stats: map[string]Stats{"r.test": {Reports: 1, Success: 10, STSSuccess: 10}}}
+	cfg := testConfig(w)
+	cfg.Stats = st
+	rec := &recorder{}
+	m := &Monitor{Checker: newChecker(t, cfg), History: NewMemoryHistory(), Alerter: rec}
+	d, p := healthyDomain(t, "r.test", "testing")
+	w.Serve(t, d)
+	targets := []Target{testTarget(t, "r.test", p)}
+	ctx := context.Background()
+	steps := []struct {
+		sessions int64
+		want     []alert
+	}{
+		{10, nil}, // not ready on the first run: no news
+		{50, nil}, // still not ready, message changed: no news
+		{150, []alert{{"r.test", []string{"info ready-to-enforce"}, nil}}},
+		{150, nil},
+		{20, []alert{{"r.test", nil, []string{"info ready-to-enforce"}}}},
+	}
+	for i, s := range steps {
+		st.mu.Lock()
+		st.stats["r.test"] = Stats{Reports: 1, Success: s.sessions, STSSuccess: s.sessions}
+		st.mu.Unlock()
+		res, err := m.Run(ctx, targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ready := s.sessions >= 100; res[0].Has(CodeReadyToEnforce) != ready || res[0].Has(CodeNotReady) == ready {
+			t.Fatalf("step %d: findings %+v", i, res[0].Findings)
+		}
+		got := rec.take()
+		if !slices.EqualFunc(got, s.want, func(a, b alert) bool {
+			return a.domain == b.domain && slices.Equal(a.appeared, b.appeared) && slices.Equal(a.cleared, b.cleared)
+		}) {
+			t.Errorf("step %d (%d sessions): alerts %+v, want %+v", i, s.sessions, got, s.want)
+		}
+	}
+}
