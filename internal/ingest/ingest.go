@@ -1,0 +1,178 @@
+// Package ingest takes TLS reports (RFC 8460) in, whatever the channel:
+// bytes in → parsed and validated report → raw body archived → facts stored,
+// idempotently. Ingester.Ingest is the channel-independent core;
+// NewHandler serves it over HTTPS at /v1/tlsrpt (RFC 8460 §3, §5.4) for
+// `ststack serve`, and LambdaHandler adapts that handler to API Gateway HTTP
+// API events (payload format 2.0) for the tlsrpt Lambda function.
+//
+// A report is answered 2xx only once its raw body and its facts are both
+// durably stored (201 stored now, 200 already known); 5xx when storage
+// fails, so the sender retries; 4xx with a short plain-text reason for bad
+// input. A refused report leaves nothing in the store. See docs/reports.md
+// for the statuses, limits and storage layout.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ststack/ststack/internal/store"
+	"github.com/ststack/ststack/internal/tlsrpt"
+)
+
+// Channels a report arrives by, recorded in store.Report.Channel.
+const (
+	ChannelHTTPS = "https"
+	ChannelEmail = "email"
+)
+
+// Default limits. tlsrpt.DefaultLimits bound parsing: gzip input 10 MiB,
+// inflated or JSON input 64 MiB, JSON nesting 32, 10000 policies, 100000
+// failure details.
+const (
+	// DefaultMaxBody bounds a posted body, compressed or not. RFC 8460
+	// §5.1 mentions 10 MB as a size receivers commonly accept.
+	DefaultMaxBody = 10 << 20
+	// DefaultStoreTimeout bounds the storage of one report, within API
+	// Gateway's 30 s integration limit.
+	DefaultStoreTimeout = 20 * time.Second
+)
+
+// Store is what ingest needs of a report store: SaveReport stores e, raw
+// body first, then facts, then the report record, and reports whether this
+// call completed the report (false: it was already complete, nothing was
+// written). An error means the report is not yet complete; what was
+// written stays and a later SaveReport of the same report completes it.
+// Concurrent calls for one report must be safe, exactly one returning true.
+// Implementations: awsstore.Store and embedded.Store (package store has the
+// full contract).
+type Store interface {
+	SaveReport(ctx context.Context, e store.Entry) (created bool, err error)
+}
+
+// Errors of Ingest, besides the tlsrpt ones (tlsrpt.ErrTooLarge,
+// ErrMalformed, ErrInvalid, ErrTooDeep, ErrTooMany) for bad input.
+var (
+	// ErrNotServed: the report is about no domain this deployment serves.
+	ErrNotServed = errors.New("ingest: report about no domain served here")
+	// ErrStore: the store failed; the report is not (completely) stored.
+	ErrStore = errors.New("ingest: storage failed")
+)
+
+// Options configure an Ingester. Only Domains is required.
+type Options struct {
+	// Domains are the served mail domains (A-labels, any case). Facts are
+	// stored for these only, and a report about none of them is refused.
+	Domains []string
+	// Limits bound parsing; zero fields take tlsrpt.DefaultLimits.
+	Limits tlsrpt.Limits
+	// MaxBody bounds a posted body (0: DefaultMaxBody).
+	MaxBody int64
+	// StoreTimeout bounds storing one report (0: DefaultStoreTimeout).
+	StoreTimeout time.Duration
+	// Logger receives one line per report (nil: slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Ingester validates and stores reports. It is safe for concurrent use.
+type Ingester struct {
+	store        Store
+	served       map[string]bool
+	limits       tlsrpt.Limits
+	maxBody      int64
+	storeTimeout time.Duration
+	log          *slog.Logger
+	now          func() time.Time
+}
+
+// New returns an Ingester storing into st.
+func New(st Store, o Options) (*Ingester, error) {
+	if st == nil {
+		return nil, errors.New("ingest: no store")
+	}
+	if len(o.Domains) == 0 {
+		return nil, errors.New("ingest: no served domain")
+	}
+	in := &Ingester{
+		store:        st,
+		served:       make(map[string]bool, len(o.Domains)),
+		limits:       o.Limits,
+		maxBody:      o.MaxBody,
+		storeTimeout: o.StoreTimeout,
+		log:          o.Logger,
+		now:          o.Now,
+	}
+	for _, d := range o.Domains {
+		in.served[strings.ToLower(strings.TrimSuffix(d, "."))] = true
+	}
+	if in.maxBody <= 0 {
+		in.maxBody = DefaultMaxBody
+	}
+	if in.storeTimeout <= 0 {
+		in.storeTimeout = DefaultStoreTimeout
+	}
+	if in.log == nil {
+		in.log = slog.Default()
+	}
+	if in.now == nil {
+		in.now = time.Now
+	}
+	return in, nil
+}
+
+// Result says what Ingest did with a report.
+type Result struct {
+	// Created is true when this call completed the report's storage, false
+	// when it was already stored (nothing changed).
+	Created bool
+	// Key is the report's identity key (store.Report.Key).
+	Key string
+	// Report is the parsed report.
+	Report *tlsrpt.Report
+	// Domains are the served domains facts were stored for.
+	Domains []string
+}
+
+// Ingest parses data (a report, gzip or JSON, RFC 8460 §4) received by
+// channel and stores it. Errors wrap a tlsrpt sentinel for bad input,
+// ErrNotServed, or ErrStore (with the store's error).
+func (in *Ingester) Ingest(ctx context.Context, data []byte, channel string) (Result, error) {
+	rep, err := tlsrpt.ParseReport(data, in.limits)
+	if err != nil {
+		return Result{}, err
+	}
+	e := store.NewEntry(rep, data, in.serves, channel, in.now())
+	res := Result{Key: e.Report.Key, Report: rep, Domains: e.Report.Domains}
+	if err := store.ValidKey(e.Report.Key); err != nil {
+		// The parser requires organization-name and report-id; an empty
+		// identity is a report this store cannot keep apart from others.
+		return res, fmt.Errorf("%w: organization-name and report-id: empty", tlsrpt.ErrInvalid)
+	}
+	if len(e.Facts) == 0 {
+		return res, fmt.Errorf("%w: policies[*].policy.policy-domain: %s", ErrNotServed, strings.Join(limitList(rep.Domains(), 5), ", "))
+	}
+	ctx, cancel := context.WithTimeout(ctx, in.storeTimeout)
+	defer cancel()
+	created, err := in.store.SaveReport(ctx, e)
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	res.Created = created
+	return res, nil
+}
+
+func (in *Ingester) serves(domain string) bool { return in.served[domain] }
+
+// limitList returns l, or its first n elements and a count of the rest.
+func limitList(l []string, n int) []string {
+	if len(l) <= n {
+		return l
+	}
+	return append(l[:n:n], fmt.Sprintf("and %d more", len(l)-n))
+}

@@ -1,0 +1,440 @@
+// Package awsstore stores TLS reports and check results in AWS: raw report
+// bodies in S3, facts, report records and check results in one DynamoDB
+// table. It needs no transactions and no scans: every read is a GetItem or
+// a Query on one partition.
+//
+// # Table (partition key pk, sort key sk, both strings; on demand)
+//
+//	item          pk                  sk                        written
+//	fact          DOMAIN#<domain>     FACT#<day>#<report key>   PutItem, overwriting
+//	check result  DOMAIN#<domain>     CHECK#<checked at>        PutItem; ttl = checked at + 90 days
+//	report        REPORT#<report key> REPORT                    PutItem if attribute_not_exists(pk)
+//
+// <domain> is a lower-case A-label, <day> a UTC day "2006-01-02",
+// <report key> tlsrpt.Identity.Key (letters, digits and "-_.!" only),
+// <checked at> store.HistoryKey (fixed-width UTC time). Attribute ttl (N,
+// Unix seconds) is set on check results only; the table's TTL must be
+// enabled on it for them to expire.
+//
+// Access patterns:
+//   - facts of a domain over days [from, to]: Query pk = DOMAIN#<domain>,
+//     sk BETWEEN "FACT#<from>#" AND "FACT#<to>#~" (every key byte sorts
+//     below "~"); sums are computed from them (store.Summarize,
+//     store.StatsOf);
+//   - the list of a domain's reports: the same Query (one fact per report);
+//   - one report's record: GetItem REPORT#<key>/REPORT;
+//   - one report's raw body: S3 GetObject store.RawKey(key);
+//   - a domain's latest check result: Query pk = DOMAIN#<domain>,
+//     sk begins_with "CHECK#", descending, Limit 1.
+//
+// Raw bodies are S3 objects "reports/<report key>", written with
+// If-None-Match: * so the first body stored for a report is kept, with
+// Content-Type application/tlsrpt+gzip or application/tlsrpt+json.
+//
+// SaveReport follows the contract of package store: report record absent →
+// raw body → facts → report record (conditional). Only after the last write
+// is the report complete; a failed Save is completed by the next.
+package awsstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/ststack/ststack/internal/checker"
+	"github.com/ststack/ststack/internal/store"
+)
+
+// Compile-time checks: the store is what its consumers need.
+var (
+	_ checker.ReportStats = (*Store)(nil)
+	_ checker.History     = (*Store)(nil)
+)
+
+// S3API is the part of *s3.Client the store uses.
+type S3API interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// DynamoDBAPI is the part of *dynamodb.Client the store uses.
+type DynamoDBAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// Store is the AWS report store. It is safe for concurrent use.
+type Store struct {
+	s3            S3API
+	ddb           DynamoDBAPI
+	bucket, table string
+}
+
+// New returns a store on an existing bucket and table. Create the clients
+// once per process (per Lambda cold start) and share the Store.
+func New(s3c S3API, ddb DynamoDBAPI, bucket, table string) *Store {
+	return &Store{s3: s3c, ddb: ddb, bucket: bucket, table: table}
+}
+
+// Environment variables read by FromEnv.
+const (
+	EnvBucket = "STSTACK_BUCKET"
+	EnvTable  = "STSTACK_TABLE"
+)
+
+// FromEnv returns a store on the bucket named by $STSTACK_BUCKET and the
+// table named by $STSTACK_TABLE, with clients from the SDK's default
+// configuration (region, credentials and endpoints from the environment).
+func FromEnv(ctx context.Context) (*Store, error) {
+	bucket, table := os.Getenv(EnvBucket), os.Getenv(EnvTable)
+	if bucket == "" || table == "" {
+		return nil, fmt.Errorf("awsstore: %s and %s must be set", EnvBucket, EnvTable)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("awsstore: AWS configuration: %w", err)
+	}
+	return New(s3.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), bucket, table), nil
+}
+
+// Key prefixes of the table design.
+const (
+	pkDomain  = "DOMAIN#"
+	pkReport  = "REPORT#"
+	skReport  = "REPORT"
+	skFact    = "FACT#"
+	skCheck   = "CHECK#"
+	skFactEnd = "~" // above every byte of a day or report key
+)
+
+// maxRawSize bounds a raw body read back from S3.
+const maxRawSize = 128 << 20
+
+// factWorkers bounds the concurrent fact writes of one Save.
+const factWorkers = 8
+
+// SaveReport stores e following the contract of package store.
+func (s *Store) SaveReport(ctx context.Context, e store.Entry) (bool, error) {
+	return s.saveReport(ctx, e, factWorkers)
+}
+
+// saveReport is SaveReport writing at most workers facts at a time.
+func (s *Store) saveReport(ctx context.Context, e store.Entry, workers int) (bool, error) {
+	if err := e.Check(); err != nil {
+		return false, err
+	}
+	key := e.Report.Key
+	out, err := s.ddb.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:            &s.table,
+		Key:                  reportKey(key),
+		ConsistentRead:       aws.Bool(true),
+		ProjectionExpression: aws.String("pk"),
+	})
+	if err != nil {
+		return false, fmt.Errorf("awsstore: read report %s: %w", key, err)
+	}
+	if out.Item != nil {
+		return false, nil
+	}
+	if err := s.putRaw(ctx, key, e.Raw, e.Report.ContentType); err != nil {
+		return false, err
+	}
+	if err := s.putFacts(ctx, e.Facts, workers); err != nil {
+		return false, err
+	}
+	_, err = s.ddb.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           &s.table,
+		Item:                reportItem(e.Report),
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("awsstore: write report %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// putRaw writes the raw body unless an object is there already.
+func (s *Store) putRaw(ctx context.Context, key string, raw []byte, contentType string) error {
+	for attempt := 0; ; attempt++ {
+		_, err := s.s3.PutObject(ctx, &s3.PutObjectInput{
+			Bucket:      &s.bucket,
+			Key:         aws.String(store.RawKey(key)),
+			Body:        bytes.NewReader(raw), // seekable: signing and retries over plain HTTP
+			ContentType: aws.String(contentType),
+			IfNoneMatch: aws.String("*"),
+		})
+		var ae smithy.APIError
+		if errors.As(err, &ae) {
+			switch ae.ErrorCode() {
+			case "PreconditionFailed":
+				return nil // stored before: the first body is kept
+			case "ConditionalRequestConflict":
+				// S3: another conditional write of the same key is in
+				// flight (a concurrent delivery); wait for it.
+				if attempt < 3 {
+					if err := sleep(ctx, 100*time.Millisecond); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("awsstore: write raw body %s: %w", key, err)
+		}
+		return nil
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// putFacts writes every fact, workers at a time; the first error wins.
+func (s *Store) putFacts(ctx context.Context, facts []store.Fact, workers int) error {
+	items := make([]map[string]types.AttributeValue, len(facts))
+	for i, f := range facts {
+		it, err := factItem(f)
+		if err != nil {
+			return err
+		}
+		items[i] = it
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		next     = make(chan int)
+	)
+	for range min(workers, len(items)) {
+		wg.Go(func() {
+			for i := range next {
+				_, err := s.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: items[i]})
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("awsstore: write fact %s/%s: %w", facts[i].Domain, facts[i].ReportKey, err)
+						cancel()
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+feed:
+	for i := range items {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return firstErr
+}
+
+// Report returns the record of the report with identity key key.
+func (s *Store) Report(ctx context.Context, key string) (store.Report, error) {
+	if err := store.ValidKey(key); err != nil {
+		return store.Report{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	out, err := s.ddb.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: reportKey(key), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return store.Report{}, fmt.Errorf("awsstore: read report %s: %w", key, err)
+	}
+	if out.Item == nil {
+		return store.Report{}, fmt.Errorf("%w: report %s", store.ErrNotFound, key)
+	}
+	return reportFromItem(out.Item)
+}
+
+// Raw returns the raw body of the report with identity key key, as
+// received.
+func (s *Store) Raw(ctx context.Context, key string) ([]byte, error) {
+	if err := store.ValidKey(key); err != nil {
+		return nil, fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	out, err := s.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(store.RawKey(key))})
+	var nsk *s3types.NoSuchKey
+	if errors.As(err, &nsk) {
+		return nil, fmt.Errorf("%w: raw body %s", store.ErrNotFound, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("awsstore: read raw body %s: %w", key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(out.Body, maxRawSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("awsstore: read raw body %s: %w", key, err)
+	}
+	if len(b) > maxRawSize {
+		return nil, fmt.Errorf("awsstore: raw body %s larger than %d bytes", key, maxRawSize)
+	}
+	return b, nil
+}
+
+// Facts returns the facts of domain whose day is in [from, to], in order
+// of day, then report key.
+func (s *Store) Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error) {
+	if from > to {
+		return nil, nil
+	}
+	var facts []store.Fact
+	err := s.query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :from AND :to"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":   str(pkDomain + domain),
+			":from": str(skFact + string(from) + "#"),
+			":to":   str(skFact + string(to) + "#" + skFactEnd),
+		},
+		ConsistentRead: aws.Bool(true),
+	}, func(item map[string]types.AttributeValue) error {
+		f, err := factFromItem(item)
+		if err != nil {
+			return err
+		}
+		facts = append(facts, f)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("awsstore: facts of %s: %w", domain, err)
+	}
+	return facts, nil
+}
+
+// query runs in and every following page, calling each for every item.
+func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
+	for {
+		out, err := s.ddb.Query(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, it := range out.Items {
+			if err := each(it); err != nil {
+				return err
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// Summary sums the facts of domain over [from, to] (store.Summarize).
+func (s *Store) Summary(ctx context.Context, domain string, from, to store.Day) (store.Summary, error) {
+	facts, err := s.Facts(ctx, domain, from, to)
+	if err != nil {
+		return store.Summary{}, err
+	}
+	return store.Summarize(domain, from, to, facts), nil
+}
+
+// ReportStats implements checker.ReportStats.
+func (s *Store) ReportStats(ctx context.Context, domain string, from, to time.Time) (checker.Stats, error) {
+	f, t := store.DayOf(from), store.DayOf(to)
+	facts, err := s.Facts(ctx, domain, f, t)
+	if err != nil {
+		return checker.Stats{}, err
+	}
+	return store.StatsOf(domain, f, t, facts), nil
+}
+
+// Last implements checker.History.
+func (s *Store) Last(ctx context.Context, domain string) (checker.Result, bool, error) {
+	out, err := s.ddb.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :check)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(pkDomain + domain), ":check": str(skCheck),
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(1),
+		ConsistentRead:   aws.Bool(true),
+	})
+	if err != nil {
+		return checker.Result{}, false, fmt.Errorf("awsstore: last check of %s: %w", domain, err)
+	}
+	if len(out.Items) == 0 {
+		return checker.Result{}, false, nil
+	}
+	var r checker.Result
+	if err := json.Unmarshal([]byte(getS(out.Items[0], "result")), &r); err != nil {
+		return checker.Result{}, false, fmt.Errorf("awsstore: last check of %s: %w", domain, err)
+	}
+	return r, true, nil
+}
+
+// maxResultSize keeps a check result within a DynamoDB item.
+const maxResultSize = 350 << 10
+
+// Save implements checker.History: each result is its own item, so an
+// older result never hides a newer one.
+func (s *Store) Save(ctx context.Context, r checker.Result) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("awsstore: check result of %s: %w", r.Domain, err)
+	}
+	if len(b) > maxResultSize {
+		return fmt.Errorf("awsstore: check result of %s: %d bytes, more than %d", r.Domain, len(b), maxResultSize)
+	}
+	_, err = s.ddb.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table,
+		Item: map[string]types.AttributeValue{
+			"pk":     str(pkDomain + r.Domain),
+			"sk":     str(skCheck + store.HistoryKey(r.CheckedAt)),
+			"result": str(string(b)),
+			"ttl":    num(r.CheckedAt.Add(store.HistoryRetention).Unix()),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("awsstore: save check of %s: %w", r.Domain, err)
+	}
+	return nil
+}
+
+func reportKey(key string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": str(pkReport + key), "sk": str(skReport)}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}

@@ -1,0 +1,221 @@
+package awsstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ststack/ststack/internal/store"
+)
+
+// Items hold scalars as native attributes, readable in the console, and
+// nested lists as JSON strings.
+
+func factItem(f store.Fact) (map[string]types.AttributeValue, error) {
+	policies, err := json.Marshal(f.Policies)
+	if err != nil {
+		return nil, err
+	}
+	failures, err := json.Marshal(f.Failures)
+	if err != nil {
+		return nil, err
+	}
+	it := map[string]types.AttributeValue{
+		"pk":                str(pkDomain + f.Domain),
+		"sk":                str(skFact + string(f.Day) + "#" + f.ReportKey),
+		"domain":            str(f.Domain),
+		"day":               str(string(f.Day)),
+		"report_key":        str(f.ReportKey),
+		"organization":      str(f.Organization),
+		"organization_name": str(f.OrganizationName),
+		"report_id":         str(f.ReportID),
+		"start":             str(timeString(f.Start)),
+		"end":               str(timeString(f.End)),
+		"success":           num(f.Success),
+		"failure":           num(f.Failure),
+		"policies":          str(string(policies)),
+		"failures":          str(string(failures)),
+		"mx_hosts":          strList(f.MXHosts),
+		"folded":            &types.AttributeValueMemberBOOL{Value: f.Folded},
+	}
+	return it, nil
+}
+
+func factFromItem(it map[string]types.AttributeValue) (store.Fact, error) {
+	d := decoder{item: it}
+	f := store.Fact{
+		Domain:           d.s("domain"),
+		Day:              store.Day(d.s("day")),
+		ReportKey:        d.s("report_key"),
+		Organization:     d.s("organization"),
+		OrganizationName: d.s("organization_name"),
+		ReportID:         d.s("report_id"),
+		Start:            d.time("start"),
+		End:              d.time("end"),
+		Success:          d.n("success"),
+		Failure:          d.n("failure"),
+		MXHosts:          d.list("mx_hosts"),
+		Folded:           d.bool("folded"),
+	}
+	d.json("policies", &f.Policies)
+	d.json("failures", &f.Failures)
+	if d.err != nil {
+		return store.Fact{}, fmt.Errorf("fact %s/%s: %w", getS(it, "pk"), getS(it, "sk"), d.err)
+	}
+	return f, nil
+}
+
+func reportItem(r store.Report) map[string]types.AttributeValue {
+	it := reportKey(r.Key)
+	for k, v := range map[string]types.AttributeValue{
+		"key":               str(r.Key),
+		"organization":      str(r.Organization),
+		"organization_name": str(r.OrganizationName),
+		"report_id":         str(r.ReportID),
+		"contact_info":      str(r.ContactInfo),
+		"start":             str(timeString(r.Start)),
+		"end":               str(timeString(r.End)),
+		"domains":           strList(r.Domains),
+		"success":           num(r.Success),
+		"failure":           num(r.Failure),
+		"received_at":       str(timeString(r.ReceivedAt)),
+		"channel":           str(r.Channel),
+		"content_type":      str(r.ContentType),
+		"size":              num(r.Size),
+		"quirks":            strList(r.Quirks),
+		"raw_key":           str(store.RawKey(r.Key)),
+	} {
+		it[k] = v
+	}
+	return it
+}
+
+func reportFromItem(it map[string]types.AttributeValue) (store.Report, error) {
+	d := decoder{item: it}
+	r := store.Report{
+		Key:              d.s("key"),
+		Organization:     d.s("organization"),
+		OrganizationName: d.s("organization_name"),
+		ReportID:         d.s("report_id"),
+		ContactInfo:      d.s("contact_info"),
+		Start:            d.time("start"),
+		End:              d.time("end"),
+		Domains:          d.list("domains"),
+		Success:          d.n("success"),
+		Failure:          d.n("failure"),
+		ReceivedAt:       d.time("received_at"),
+		Channel:          d.s("channel"),
+		ContentType:      d.s("content_type"),
+		Size:             d.n("size"),
+		Quirks:           d.list("quirks"),
+	}
+	if d.err != nil {
+		return store.Report{}, fmt.Errorf("report %s: %w", getS(it, "pk"), d.err)
+	}
+	return r, nil
+}
+
+func timeString(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// strList is a list of strings (never absent: an empty list is valid,
+// unlike an empty string set).
+func strList(l []string) types.AttributeValue {
+	v := make([]types.AttributeValue, len(l))
+	for i, s := range l {
+		v[i] = str(s)
+	}
+	return &types.AttributeValueMemberL{Value: v}
+}
+
+func getS(it map[string]types.AttributeValue, k string) string {
+	if v, ok := it[k].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// decoder reads attributes, keeping the first error.
+type decoder struct {
+	item map[string]types.AttributeValue
+	err  error
+}
+
+func (d *decoder) fail(k, msg string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("attribute %s: %s", k, msg)
+	}
+}
+
+func (d *decoder) s(k string) string {
+	v, ok := d.item[k].(*types.AttributeValueMemberS)
+	if !ok {
+		d.fail(k, "missing or not a string")
+		return ""
+	}
+	return v.Value
+}
+
+func (d *decoder) n(k string) int64 {
+	v, ok := d.item[k].(*types.AttributeValueMemberN)
+	if !ok {
+		d.fail(k, "missing or not a number")
+		return 0
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		d.fail(k, err.Error())
+	}
+	return n
+}
+
+func (d *decoder) bool(k string) bool {
+	v, ok := d.item[k].(*types.AttributeValueMemberBOOL)
+	if !ok {
+		d.fail(k, "missing or not a boolean")
+		return false
+	}
+	return v.Value
+}
+
+func (d *decoder) time(k string) time.Time {
+	s := d.s(k)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		d.fail(k, err.Error())
+	}
+	return t.UTC()
+}
+
+func (d *decoder) list(k string) []string {
+	v, ok := d.item[k].(*types.AttributeValueMemberL)
+	if !ok {
+		d.fail(k, "missing or not a list")
+		return nil
+	}
+	var l []string
+	for _, e := range v.Value {
+		s, ok := e.(*types.AttributeValueMemberS)
+		if !ok {
+			d.fail(k, "list element not a string")
+			return nil
+		}
+		l = append(l, s.Value)
+	}
+	return l
+}
+
+func (d *decoder) json(k string, v any) {
+	s := d.s(k)
+	if d.err != nil {
+		return
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		d.fail(k, err.Error())
+	}
+}

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/ststack/ststack/internal/checker"
+	"github.com/ststack/ststack/internal/tlsrpt"
+)
+
+// Totals are session counts.
+type Totals struct {
+	Success int64 `json:"success"`
+	Failure int64 `json:"failure"`
+}
+
+func (t *Totals) add(success, failure int64) {
+	t.Success = addSat(t.Success, success)
+	t.Failure = addSat(t.Failure, failure)
+}
+
+// DayTotals are one day's session counts.
+type DayTotals struct {
+	Day Day `json:"day"`
+	Totals
+}
+
+// OrgTotals are one reporting organisation's session counts and number of
+// reports.
+type OrgTotals struct {
+	// Organization is the normalised name; Name the one first seen as sent.
+	Organization string `json:"organization"`
+	Name         string `json:"name"`
+	Reports      int    `json:"reports"`
+	Totals
+}
+
+// Count is a number of failed sessions under a key (a result type, an MX
+// host, an IP address; "" when reports did not say).
+type Count struct {
+	Key   string `json:"key"`
+	Count int64  `json:"count"`
+}
+
+// Summary sums the facts of one domain over a day range, for the dashboard.
+type Summary struct {
+	Domain  string `json:"domain"`
+	From    Day    `json:"from"`
+	To      Day    `json:"to"`
+	Reports int    `json:"reports"`
+	Totals
+	// ByDay has one entry per day with reports, ascending.
+	ByDay []DayTotals `json:"by_day"`
+	// ByOrganization is ordered by sessions, most first.
+	ByOrganization []OrgTotals `json:"by_organization"`
+	// The failed sessions by result type, receiving MX host, receiving IP
+	// and sending IP, largest first.
+	ByResultType  []Count `json:"by_result_type"`
+	ByMXHost      []Count `json:"by_mx_host"`
+	ByReceivingIP []Count `json:"by_receiving_ip"`
+	BySendingIP   []Count `json:"by_sending_ip"`
+}
+
+// Summarize sums facts (those of domain within [from, to]; others are
+// ignored) into a Summary.
+func Summarize(domain string, from, to Day, facts []Fact) Summary {
+	s := Summary{Domain: domain, From: from, To: to,
+		ByDay: []DayTotals{}, ByOrganization: []OrgTotals{}}
+	byDay := map[Day]*DayTotals{}
+	byOrg := map[string]*OrgTotals{}
+	byType, byMX, byRIP, bySIP := map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
+	for _, f := range facts {
+		if f.Domain != domain || f.Day < from || f.Day > to {
+			continue
+		}
+		s.Reports++
+		s.add(f.Success, f.Failure)
+		d := byDay[f.Day]
+		if d == nil {
+			d = &DayTotals{Day: f.Day}
+			byDay[f.Day] = d
+		}
+		d.add(f.Success, f.Failure)
+		o := byOrg[f.Organization]
+		if o == nil {
+			o = &OrgTotals{Organization: f.Organization, Name: f.OrganizationName}
+			byOrg[f.Organization] = o
+		}
+		o.Reports++
+		o.add(f.Success, f.Failure)
+		for _, r := range f.Failures {
+			byType[string(r.ResultType)] = addSat(byType[string(r.ResultType)], r.Count)
+			byMX[r.MXHost] = addSat(byMX[r.MXHost], r.Count)
+			byRIP[r.ReceivingIP] = addSat(byRIP[r.ReceivingIP], r.Count)
+			bySIP[r.SendingIP] = addSat(bySIP[r.SendingIP], r.Count)
+		}
+	}
+	for _, d := range byDay {
+		s.ByDay = append(s.ByDay, *d)
+	}
+	slices.SortFunc(s.ByDay, func(a, b DayTotals) int { return cmp.Compare(a.Day, b.Day) })
+	for _, o := range byOrg {
+		s.ByOrganization = append(s.ByOrganization, *o)
+	}
+	slices.SortFunc(s.ByOrganization, func(a, b OrgTotals) int {
+		return cmp.Or(cmp.Compare(b.Success+b.Failure, a.Success+a.Failure), cmp.Compare(a.Organization, b.Organization))
+	})
+	s.ByResultType, s.ByMXHost = counts(byType), counts(byMX)
+	s.ByReceivingIP, s.BySendingIP = counts(byRIP), counts(bySIP)
+	return s
+}
+
+func counts(m map[string]int64) []Count {
+	l := make([]Count, 0, len(m))
+	for k, n := range m {
+		l = append(l, Count{Key: k, Count: n})
+	}
+	slices.SortFunc(l, func(a, b Count) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Key, b.Key)) })
+	return l
+}
+
+// StatsOf sums facts (those of domain within [from, to]) the way
+// checker.ReportStats promises.
+func StatsOf(domain string, from, to Day, facts []Fact) checker.Stats {
+	var st checker.Stats
+	byDay := map[Day]*checker.DayStats{}
+	var days []Day
+	for _, f := range facts {
+		if f.Domain != domain || f.Day < from || f.Day > to {
+			continue
+		}
+		st.Reports++
+		st.Success = addSat(st.Success, f.Success)
+		st.Failure = addSat(st.Failure, f.Failure)
+		d := byDay[f.Day]
+		if d == nil {
+			d = &checker.DayStats{Day: f.Day.Time()}
+			byDay[f.Day] = d
+			days = append(days, f.Day)
+		}
+		d.Success = addSat(d.Success, f.Success)
+		d.Failure = addSat(d.Failure, f.Failure)
+		for _, p := range f.Policies {
+			if p.Type == tlsrpt.PolicyTypeSTS {
+				st.STSSuccess = addSat(st.STSSuccess, p.Success)
+				st.STSFailure = addSat(st.STSFailure, p.Failure)
+				d.STSFailure = addSat(d.STSFailure, p.Failure)
+			}
+		}
+		for _, r := range f.Failures {
+			if st.ByResultType == nil {
+				st.ByResultType, st.ByMX = map[string]int64{}, map[string]int64{}
+			}
+			st.ByResultType[string(r.ResultType)] = addSat(st.ByResultType[string(r.ResultType)], r.Count)
+			st.ByMX[r.MXHost] = addSat(st.ByMX[r.MXHost], r.Count)
+		}
+	}
+	slices.Sort(days)
+	for _, d := range days {
+		st.ByDay = append(st.ByDay, *byDay[d])
+	}
+	return st
+}
