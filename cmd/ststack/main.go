@@ -45,6 +45,8 @@ func verbs() map[string]verb {
 		"record": {"validate an _mta-sts or _smtp._tls TXT record", runRecord},
 		"report": {"parse a TLS report (JSON, gzip or e-mail)", runReport},
 		"config": {"validate the organisation file", runConfig},
+		"serve":  {"serve policies and the report endpoint locally", runServe},
+		"check":  {"check live domains (DNS, policy, certificates, MX)", runCheck},
 	}
 }
 

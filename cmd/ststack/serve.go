@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/ingest"
+	"github.com/ststack/ststack/internal/policyhost"
+	"github.com/ststack/ststack/internal/store/embedded"
+)
+
+// Server limits of `ststack serve`. A TLS report is at most
+// ingest.DefaultMaxBody; a minute is ample for one on loopback and bounds
+// slow bodies.
+const (
+	serveReadHeaderTimeout = 10 * time.Second
+	serveReadTimeout       = 60 * time.Second
+	serveWriteTimeout      = 60 * time.Second
+	serveIdleTimeout       = 2 * time.Minute
+	serveMaxHeaderBytes    = 64 << 10
+	serveShutdownTimeout   = 10 * time.Second
+)
+
+// runServe implements `ststack serve`: the policy host, the report endpoint
+// and the dashboard on one address, over an embedded store.
+func runServe(ctx context.Context, args []string, env *cliEnv) int {
+	fs := newFlagSet(env, "serve", "--config FILE [--addr HOST:PORT] [--data DIR]",
+		`Serves locally, on one address, what a deployment serves in AWS:
+  - the MTA-STS policy of every configured domain, for requests whose Host is
+    mta-sts.<domain> (GET /.well-known/mta-sts.txt);
+  - the TLS report endpoint, POST /v1/tlsrpt, storing into an embedded store
+    in the data directory.
+It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
+	cfgPath := fs.String("config", "", "the organisation file (required)")
+	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on")
+	data := fs.String("data", ".ststack-data", "data directory of the embedded store")
+	verbose := fs.Bool("verbose", false, "log every request")
+	pos, code := parseArgs(fs, args, env)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) != 0 {
+		return usageError(fs, env, "unexpected argument %q", pos[0])
+	}
+	if *cfgPath == "" {
+		return usageError(fs, env, "--config is required")
+	}
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		for _, m := range splitJoined(err) {
+			fmt.Fprintf(env.stderr, "ststack serve: %s\n", m)
+		}
+		return exitInvalid
+	}
+	srv, err := newLocalServer(cfg, *data, log)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ststack serve: %v\n", err)
+		return exitInvalid
+	}
+	defer srv.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ststack serve: %v\n", err)
+		return exitInvalid
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: serveReadHeaderTimeout,
+		ReadTimeout:       serveReadTimeout,
+		WriteTimeout:      serveWriteTimeout,
+		IdleTimeout:       serveIdleTimeout,
+		MaxHeaderBytes:    serveMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	printReady(env, cfg, ln.Addr().String(), *data)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		fmt.Fprintf(env.stderr, "ststack serve: %v\n", err)
+		return exitInvalid
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		fmt.Fprintf(env.stderr, "ststack serve: shutdown: %v\n", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(env.stderr, "ststack serve: %v\n", err)
+	}
+	return exitOK
+}
+
+// localServer routes one address the way a deployment routes its several
+// hostnames: policy hosts to the policy handler, everything else by path.
+type localServer struct {
+	policy *policyhost.Handler
+	mux    *http.ServeMux
+	store  *embedded.Store
+}
+
+// newLocalServer opens the embedded store in dataDir and builds the routes.
+func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger) (*localServer, error) {
+	ph, err := policyhost.New(cfg, policyhost.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	st, err := embedded.Open(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	in, err := ingest.New(st, ingest.Options{Domains: cfg.DomainNames(), Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(ingest.Path, ingest.NewHandler(in))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintln(w, "not found")
+	})
+	return &localServer{policy: ph, mux: mux, store: st}, nil
+}
+
+func (s *localServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.policy.IsPolicyHost(r.Host) {
+		s.policy.ServeHTTP(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close closes the store.
+func (s *localServer) Close() error { return s.store.Close() }
+
+// printReady prints where the server listens and ready-to-paste commands.
+func printReady(env *cliEnv, cfg *config.Config, addr, dataDir string) {
+	w := env.stdout
+	base := "http://" + addr
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		abs = dataDir
+	}
+	fmt.Fprintf(w, "ststack: serving %d domain(s) of %q on %s (data in %s)\n", len(cfg.Domains), cfg.Organization, base, abs)
+	fmt.Fprintln(w, "\nFetch a policy the way a sending server does (the Host header picks the domain):")
+	for i, d := range cfg.Domains {
+		if i == 3 {
+			fmt.Fprintf(w, "  … and %d more\n", len(cfg.Domains)-i)
+			break
+		}
+		fmt.Fprintf(w, "  curl -sS -H 'Host: %s' %s%s\n", d.PolicyHost(), base, policyhost.WellKnownPath)
+	}
+	fmt.Fprintln(w, "\nPost a TLS report (RFC 8460) to the report endpoint:")
+	fmt.Fprintf(w, "  curl -sS -H 'Content-Type: application/tlsrpt+json' --data-binary @REPORT.json %s%s\n", base, ingest.Path)
+	fmt.Fprintf(w, "  curl -sS -H 'Content-Type: application/tlsrpt+gzip' --data-binary @REPORT.json.gz %s%s\n", base, ingest.Path)
+	if host, _, err := net.SplitHostPort(addr); err == nil && !isLoopback(host) {
+		fmt.Fprintln(w, "\nwarning: listening beyond loopback")
+	}
+	fmt.Fprintln(w)
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

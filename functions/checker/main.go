@@ -1,0 +1,180 @@
+// Command checker is the scheduled checker Lambda function: EventBridge
+// invokes it (events.EventBridgeEvent), it checks every configured domain,
+// alerts through SNS (and the log) when findings appear or clear, and keeps
+// each domain's latest result and reads report statistics in the report
+// store. It only wires; the work is in internal/checker.
+//
+// Environment: STSTACK_CONFIG (the organisation file; relative to
+// LAMBDA_TASK_ROOT), STSTACK_TABLE and STSTACK_BUCKET (the report store),
+// STSTACK_TOPIC_ARN (the SNS alerts topic), STSTACK_RUA_HTTPS (the https
+// rua URL the deployment publishes; optional), STSTACK_SMTP_PROBE ("true"
+// or "false"; default: the organisation file's checker.smtp_probe),
+// STSTACK_RESOLVER (optional "HOST:PORT" of the DNS server to ask instead
+// of the one in /etc/resolv.conf).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/ststack/ststack/internal/checker"
+	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/notify"
+	"github.com/ststack/ststack/internal/store/awsstore"
+)
+
+// Environment variables read at cold start.
+const (
+	envConfig    = "STSTACK_CONFIG"
+	envTaskRoot  = "LAMBDA_TASK_ROOT"
+	envTopicARN  = "STSTACK_TOPIC_ARN"
+	envRUAHTTPS  = "STSTACK_RUA_HTTPS"
+	envSMTPProbe = "STSTACK_SMTP_PROBE"
+	envResolver  = "STSTACK_RESOLVER"
+)
+
+func main() {
+	logger := slog.New(lambdacontext.NewLogHandler())
+	h, err := coldStart(context.Background(), os.Getenv, logger)
+	if err != nil {
+		logger.Error("checker: cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.handle)
+}
+
+// coldStart builds the handler once per execution environment: the
+// organisation file, AWS clients, the store and the alerters.
+func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*handler, error) {
+	s, err := settingsFrom(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(s.configPath)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	bucket, table := getenv(awsstore.EnvBucket), getenv(awsstore.EnvTable)
+	if bucket == "" || table == "" {
+		return nil, fmt.Errorf("%s and %s must be set", awsstore.EnvBucket, awsstore.EnvTable)
+	}
+	st := awsstore.New(s3.NewFromConfig(awsCfg), dynamodb.NewFromConfig(awsCfg), bucket, table)
+	alerter := notify.All(notify.NewLog(logger), notify.NewSNS(sns.NewFromConfig(awsCfg), s.topicARN))
+	return newHandler(cfg, s, deps{
+		Network: checker.Config{Resolver: s.resolver},
+		History: st,
+		Stats:   st,
+		Alerter: alerter,
+		Logger:  logger,
+	})
+}
+
+// settings are the environment's.
+type settings struct {
+	configPath string
+	topicARN   string
+	ruaHTTPS   string
+	smtpProbe  *bool // nil: as the organisation file says
+	resolver   string
+}
+
+func settingsFrom(getenv func(string) string) (settings, error) {
+	s := settings{
+		topicARN: getenv(envTopicARN),
+		ruaHTTPS: getenv(envRUAHTTPS),
+		resolver: getenv(envResolver),
+	}
+	path := getenv(envConfig)
+	if path == "" {
+		return s, fmt.Errorf("%s is not set", envConfig)
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(getenv(envTaskRoot), path)
+	}
+	s.configPath = path
+	if s.topicARN == "" {
+		return s, fmt.Errorf("%s is not set", envTopicARN)
+	}
+	if v := getenv(envSMTPProbe); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return s, fmt.Errorf("%s=%q: want true or false", envSMTPProbe, v)
+		}
+		s.smtpProbe = &b
+	}
+	return s, nil
+}
+
+// deps are what the handler is built from: the network settings of the
+// checker (its Stats, SMTPProbe and readiness fields are set here) and the
+// store and alerter it works with.
+type deps struct {
+	Network checker.Config
+	History checker.History
+	Stats   checker.ReportStats
+	Alerter checker.Alerter
+	Logger  *slog.Logger
+}
+
+type handler struct {
+	monitor *checker.Monitor
+	targets []checker.Target
+	logger  *slog.Logger
+}
+
+func newHandler(cfg *config.Config, s settings, d deps) (*handler, error) {
+	cc := d.Network
+	cc.Stats = d.Stats
+	cc.SMTPProbe = cfg.Checker.SMTPProbe
+	if s.smtpProbe != nil {
+		cc.SMTPProbe = *s.smtpProbe
+	}
+	cc.ReadinessWindowDays = cfg.Checker.ReadinessWindowDays
+	cc.ReadinessMinSessions = cfg.Checker.ReadinessMinSessions
+	c, err := checker.New(cc)
+	if err != nil {
+		return nil, err
+	}
+	return &handler{
+		monitor: &checker.Monitor{Checker: c, History: d.History, Alerter: d.Alerter},
+		targets: checker.TargetsFromConfig(cfg, s.ruaHTTPS),
+		logger:  d.Logger,
+	}, nil
+}
+
+// handle runs one scheduled check of every configured domain. It fails
+// (so that the invocation is retried and counted as an error) when alerts
+// or history could not be written; findings are not failures.
+func (h *handler) handle(ctx context.Context, ev events.EventBridgeEvent) error {
+	results, err := h.monitor.Run(ctx, h.targets)
+	var errs, warns int
+	for _, r := range results {
+		e, w := r.Count(checker.SeverityError), r.Count(checker.SeverityWarning)
+		errs += e
+		warns += w
+		h.logger.InfoContext(ctx, "checked", "domain", r.Domain, "mode", string(r.Mode), "errors", e, "warnings", w)
+	}
+	h.logger.InfoContext(ctx, "check run done", "event_id", ev.ID, "domains", len(results), "errors", errs, "warnings", warns)
+	if err != nil {
+		h.logger.ErrorContext(ctx, "check run incomplete", "error", err.Error())
+		return errors.New("checker: alerts or history not written for some domains (see the log)")
+	}
+	return nil
+}
