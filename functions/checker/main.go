@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -38,8 +37,6 @@ import (
 
 // Environment variables read at cold start.
 const (
-	envConfig    = "STSTACK_CONFIG"
-	envTaskRoot  = "LAMBDA_TASK_ROOT"
 	envTopicARN  = "STSTACK_TOPIC_ARN"
 	envRUAHTTPS  = "STSTACK_RUA_HTTPS"
 	envSMTPProbe = "STSTACK_SMTP_PROBE"
@@ -97,18 +94,11 @@ type settings struct {
 
 func settingsFrom(getenv func(string) string) (settings, error) {
 	s := settings{
-		topicARN: getenv(envTopicARN),
-		ruaHTTPS: getenv(envRUAHTTPS),
-		resolver: getenv(envResolver),
+		configPath: config.LambdaPath(getenv),
+		topicARN:   getenv(envTopicARN),
+		ruaHTTPS:   getenv(envRUAHTTPS),
+		resolver:   getenv(envResolver),
 	}
-	path := getenv(envConfig)
-	if path == "" {
-		return s, fmt.Errorf("%s is not set", envConfig)
-	}
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(getenv(envTaskRoot), path)
-	}
-	s.configPath = path
 	if s.topicARN == "" {
 		return s, fmt.Errorf("%s is not set", envTopicARN)
 	}

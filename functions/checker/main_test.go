@@ -182,7 +182,7 @@ func TestHandler(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
-	base := map[string]string{envConfig: "ststack.yaml", envTaskRoot: "/var/task", envTopicARN: "arn:aws:sns:eu-west-1:1:t"}
+	base := map[string]string{config.EnvConfig: "ststack.yaml", config.EnvTaskRoot: "/var/task", envTopicARN: "arn:aws:sns:eu-west-1:1:t"}
 	with := func(kv ...string) func(string) string {
 		m := map[string]string{}
 		for k, v := range base {
@@ -201,11 +201,11 @@ func TestSettings(t *testing.T) {
 		err    string
 	}{
 		{"relative", with(), "/var/task/ststack.yaml", "", ""},
-		{"absolute", with(envConfig, "/opt/org.yaml"), "/opt/org.yaml", "", ""},
+		{"absolute", with(config.EnvConfig, "/opt/org.yaml"), "/opt/org.yaml", "", ""},
 		{"probe on", with(envSMTPProbe, "true"), "/var/task/ststack.yaml", "true", ""},
 		{"probe off", with(envSMTPProbe, "false"), "/var/task/ststack.yaml", "false", ""},
 		{"probe bad", with(envSMTPProbe, "yes please"), "", "", envSMTPProbe},
-		{"no config", with(envConfig, ""), "", "", envConfig},
+		{"default config", with(config.EnvConfig, ""), "/var/task/ststack.yaml", "", ""},
 		{"no topic", with(envTopicARN, ""), "", "", envTopicARN},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,7 +240,7 @@ func TestColdStart(t *testing.T) {
 	}
 	t.Setenv("AWS_REGION", "eu-west-1")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	env := map[string]string{envConfig: "ststack.yaml", envTaskRoot: dir, envTopicARN: "arn:aws:sns:eu-west-1:1:t",
+	env := map[string]string{config.EnvConfig: "ststack.yaml", config.EnvTaskRoot: dir, envTopicARN: "arn:aws:sns:eu-west-1:1:t",
 		"STSTACK_TABLE": "t", "STSTACK_BUCKET": "b", envResolver: "127.0.0.1:53", envSMTPProbe: "true"}
 	logger := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
 	h, err := coldStart(context.Background(), func(k string) string { return env[k] }, logger)
@@ -252,7 +252,7 @@ func TestColdStart(t *testing.T) {
 	}
 	for _, tc := range []struct{ key, val, want string }{
 		{"STSTACK_TABLE", "", "STSTACK_TABLE"},
-		{envConfig, "missing.yaml", "missing.yaml"},
+		{config.EnvConfig, "missing.yaml", "missing.yaml"},
 		{envResolver, "no-port", "no-port"},
 	} {
 		old := env[tc.key]
@@ -264,7 +264,7 @@ func TestColdStart(t *testing.T) {
 		env[tc.key] = old
 	}
 	var ce *config.Error
-	env[envConfig] = "bad.yaml"
+	env[config.EnvConfig] = "bad.yaml"
 	_ = os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("organization: [\n"), 0o644)
 	if _, err := coldStart(context.Background(), func(k string) string { return env[k] }, logger); !errors.As(err, &ce) {
 		t.Errorf("bad organisation file: err %v, want a *config.Error", err)

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-lambda-go/lambdaurl"
@@ -21,9 +20,6 @@ import (
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/policyhost"
 )
-
-// defaultConfig is the organisation file's name in the deployment asset.
-const defaultConfig = "ststack.yaml"
 
 func main() {
 	log := slog.New(lambdacontext.NewLogHandler())
@@ -39,7 +35,7 @@ func main() {
 // the policy handler for it, taking the viewer's host from the header the
 // CloudFront Function sets.
 func newHandler(getenv func(string) string, log *slog.Logger) (*policyhost.Handler, error) {
-	path := configPath(getenv)
+	path := config.LambdaPath(getenv)
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err // *config.Error names the file, line and field
@@ -52,17 +48,4 @@ func newHandler(getenv func(string) string, log *slog.Logger) (*policyhost.Handl
 	}
 	log.Info("policy: serving", "config", path, "hosts", len(h.Hosts()))
 	return h, nil
-}
-
-// configPath is $STSTACK_CONFIG (default ststack.yaml), a relative path
-// taken relative to $LAMBDA_TASK_ROOT when that is set.
-func configPath(getenv func(string) string) string {
-	path := getenv("STSTACK_CONFIG")
-	if path == "" {
-		path = defaultConfig
-	}
-	if root := getenv("LAMBDA_TASK_ROOT"); root != "" && !filepath.IsAbs(path) {
-		path = filepath.Join(root, path)
-	}
-	return path
 }

@@ -59,24 +59,6 @@ func env(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
 }
 
-func TestConfigPath(t *testing.T) {
-	tests := []struct {
-		env  map[string]string
-		want string
-	}{
-		{nil, "ststack.yaml"},
-		{map[string]string{"LAMBDA_TASK_ROOT": "/var/task"}, "/var/task/ststack.yaml"},
-		{map[string]string{"LAMBDA_TASK_ROOT": "/var/task", "STSTACK_CONFIG": "conf/org.yaml"}, "/var/task/conf/org.yaml"},
-		{map[string]string{"LAMBDA_TASK_ROOT": "/var/task", "STSTACK_CONFIG": "/opt/org.yaml"}, "/opt/org.yaml"},
-		{map[string]string{"STSTACK_CONFIG": "org.yaml"}, "org.yaml"},
-	}
-	for _, tt := range tests {
-		if got := configPath(env(tt.env)); got != tt.want {
-			t.Errorf("configPath(%v) = %q, want %q", tt.env, got, tt.want)
-		}
-	}
-}
-
 func TestNewHandler(t *testing.T) {
 	discard := slog.New(slog.DiscardHandler)
 	good := writeConfig(t, goodYAML)

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -36,13 +35,7 @@ func main() {
 
 // coldStart builds the handler once per execution environment.
 func coldStart(ctx context.Context, logger *slog.Logger) (ingest.LambdaFunc, error) {
-	path := os.Getenv("STSTACK_CONFIG")
-	if path == "" {
-		path = "ststack.yaml"
-	}
-	if root := os.Getenv("LAMBDA_TASK_ROOT"); root != "" && !filepath.IsAbs(path) {
-		path = filepath.Join(root, path)
-	}
+	path := config.LambdaPath(os.Getenv)
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err // *config.Error names the file, line and field
