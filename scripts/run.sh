@@ -8,4 +8,7 @@ if ! "$bin" --help 2>/dev/null | grep -q '^  serve '; then
   echo "run: 'ststack serve' is not there yet; try: $bin config validate $config"
   exec "$bin" config validate "$config"
 fi
-exec "$bin" serve --config "$config" --addr "$addr" --data "$data" --sample-data
+args=(serve --config "$config" --addr "$addr" --data "$data")
+# The sample reports fill the dashboard for a first look (marked as samples).
+if "$bin" serve --help 2>&1 | grep -q -- '-sample-data'; then args+=(--sample-data); fi
+exec "$bin" "${args[@]}"
