@@ -64,6 +64,7 @@ clean: ## remove build outputs (not .tools or data)
 
 ifneq ($(wildcard infra/infra.mk),)
 include infra/infra.mk
+lint: infra-lint
 else
 .PHONY: infra-test synth diff deploy destroy
 infra-test synth diff deploy destroy:

@@ -1,0 +1,52 @@
+# The CDK app (infra/): synth, diff, deploy, destroy, its tests and the
+# pinned cdk CLI. Included by the root Makefile, so paths are relative to
+# the repository root. CONFIG is the organisation file.
+#
+#   make synth                      offline, no AWS credentials: cdk.out/
+#   make diff | deploy | destroy    need AWS credentials; CDK_ARGS passes
+#                                   flags on, e.g. CDK_ARGS='--require-approval never'
+
+GO          ?= go
+CONFIG      ?= ststack.example.yaml
+CDK_VERSION := 2.1148.1
+CDK_TOOLS   := .tools/cdk
+CDK         := $(CURDIR)/$(CDK_TOOLS)/node_modules/.bin/cdk
+CDK_STAMP   := $(CDK_TOOLS)/aws-cdk-$(CDK_VERSION).stamp
+CDK_OUT     := $(CURDIR)/cdk.out
+CDK_ARGS    ?=
+# Quiet and offline: no end-of-life banner, no notices, no telemetry, no
+# version reporting (cdk.json says the same for runs from infra/).
+CDK_ENV     := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TELEMETRY=true
+CDK_CLI     := cd infra && $(CDK_ENV) $(CDK)
+CDK_FLAGS   := --app $(CDK_OUT) --all --no-notices --no-version-reporting
+
+.PHONY: synth diff deploy destroy infra-test infra-lint cdk-cli
+
+synth: lambdas ## synthesize the stacks of CONFIG into cdk.out (offline, no AWS credentials)
+	rm -rf $(CDK_OUT)
+	cd infra && $(CDK_ENV) CDK_OUTDIR=$(CDK_OUT) \
+	  CDK_CONTEXT_JSON='{"config":"$(abspath $(CONFIG))","lambdas":"$(CURDIR)/build/lambda"}' \
+	  $(GO) run .
+
+diff: synth cdk-cli ## compare the synthesized stacks with what is deployed
+	$(CDK_CLI) diff $(CDK_FLAGS) $(CDK_ARGS)
+
+deploy: synth cdk-cli ## deploy both stacks (certificate in us-east-1 first)
+	$(CDK_CLI) deploy $(CDK_FLAGS) $(CDK_ARGS)
+
+destroy: synth cdk-cli ## delete the stacks; the report bucket, table and certificate are kept
+	$(CDK_CLI) destroy $(CDK_FLAGS) $(CDK_ARGS)
+
+infra-test: ## the CDK app's tests: assertions, cdk-nag, template snapshot
+	cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(GO) test -count=1 ./...
+
+infra-lint: tools ## go vet and staticcheck of the CDK app
+	cd infra && $(GO) vet ./... && ../.tools/bin/staticcheck ./...
+
+cdk-cli: $(CDK_STAMP) ## install the pinned aws-cdk CLI into .tools/cdk
+
+$(CDK_STAMP):
+	mkdir -p $(CDK_TOOLS)
+	[ -f $(CDK_TOOLS)/package.json ] || echo '{"private":true}' >$(CDK_TOOLS)/package.json
+	npm install --prefix $(CDK_TOOLS) --no-audit --no-fund --loglevel=error aws-cdk@$(CDK_VERSION)
+	rm -f $(CDK_TOOLS)/aws-cdk-*.stamp && touch $@

@@ -1,0 +1,76 @@
+package stacks
+
+import (
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// LogRetention is how long every log group of the deployment keeps logs.
+const LogRetention = awslogs.RetentionDays_THREE_MONTHS
+
+// function describes one of the three Lambda functions.
+type function struct {
+	name        string // policy, tlsrpt or checker (asset directory)
+	id          string // construct id
+	description string
+	memoryMB    float64
+	timeout     time.Duration
+	env         map[string]string // besides STSTACK_CONFIG
+	vpc         awsec2.IVpc       // nil: not in a VPC
+}
+
+// addFunction creates a function from its staged asset: provided.al2023 on
+// arm64, its own log group with retention, and its own role that may write
+// to that log group and nothing else until the caller grants more (no
+// managed policy, so every permission is visible in the template).
+func (d *Deployment) addFunction(f function) awslambda.Function {
+	s := d.Main
+	logs := awslogs.NewLogGroup(s, jsii.String(f.id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	role := awsiam.NewRole(s, jsii.String(f.id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("ststack " + f.name + " function"),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*logs.LogGroupArn()),
+	}))
+	env := map[string]*string{"STSTACK_CONFIG": jsii.String(ConfigFile)}
+	for k, v := range f.env {
+		env[k] = jsii.String(v)
+	}
+	props := &awslambda.FunctionProps{
+		Description:  jsii.String(f.description),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(d.assets[f.name]), nil),
+		MemorySize:   jsii.Number(f.memoryMB),
+		Timeout:      duration(f.timeout),
+		Environment:  &env,
+		LogGroup:     logs,
+		Role:         role,
+	}
+	if f.vpc != nil {
+		props.Vpc = f.vpc
+		props.VpcSubnets = &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}
+		// Lambda manages the function's network interfaces with these
+		// actions, which have no resource-level permissions.
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+				"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+			Resources: jsii.Strings("*"),
+		}))
+	}
+	fn := awslambda.NewFunction(s, jsii.String(f.id), props)
+	d.functions[f.name] = fn
+	return fn
+}
