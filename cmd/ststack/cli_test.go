@@ -51,11 +51,17 @@ func TestUsage(t *testing.T) {
 		{[]string{"report", "parse"}, exitUsage, "expected one FILE"},
 		{[]string{"report", "validate", "x"}, exitUsage, "expected the subcommand 'parse'"},
 		{[]string{"config", "validate", "a", "b"}, exitUsage, "expected one FILE"},
+		{[]string{"check", "--help"}, exitOK, "usage: ststack check"},
+		{[]string{"serve", "--help"}, exitOK, "usage: ststack serve"},
+		{[]string{"serve", "--bogus"}, exitUsage, "usage: ststack serve"},
 	}
 	for _, c := range cases {
 		code, out, errs := runCLI(t, "", c.args...)
 		if code != c.code || !strings.Contains(out+errs, c.want) {
 			t.Errorf("ststack %q = %d\nstdout: %s\nstderr: %s\nwant %d and %q", c.args, code, out, errs, c.code, c.want)
+		}
+		if n := strings.Count(out+errs, "usage: ststack"); n > 1 {
+			t.Errorf("ststack %q printed its usage %d times", c.args, n)
 		}
 	}
 }

@@ -37,14 +37,20 @@ func newFlagSet(env *cliEnv, name, synopsis, doc string) *flag.FlagSet {
 // ends the flags. It returns the exit status to use when parsing stopped:
 // exitOK for --help, exitUsage for a bad flag, and -1 to go on.
 func parseArgs(fs *flag.FlagSet, args []string, env *cliEnv) ([]string, int) {
+	// The flag package prints the usage itself on -help and on a bad flag;
+	// print it once, here: to stdout when asked for, to stderr on error.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fs.SetOutput(env.stdout)
-				fs.Usage()
+				usage()
 				return nil, exitOK
 			}
+			usage()
 			return nil, exitUsage
 		}
 		rest := fs.Args()
