@@ -86,13 +86,18 @@ func runReport(ctx context.Context, args []string, env *cliEnv) int {
 		`Parses an SMTP TLS report (RFC 8460 §4): JSON, gzip, or a whole report
 e-mail (detected from the content), and prints its normalised form.`)
 	asJSON := fs.Bool("json", false, "print the report as JSON (stable field names, see README)")
+	// --- report ingest (report_ingest.go) ---
+	if len(args) > 0 && args[0] == "ingest" {
+		return runReportIngest(ctx, args[1:], env)
+	}
+	// --- end report ingest ---
 	if len(args) == 0 || args[0] != "parse" {
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 			fs.SetOutput(env.stdout)
 			fs.Usage()
 			return exitOK
 		}
-		return usageError(fs, env, "expected the subcommand 'parse'")
+		return usageError(fs, env, "expected the subcommand 'parse' (or 'ingest')")
 	}
 	pos, code := parseArgs(fs, args[1:], env)
 	if code >= 0 {

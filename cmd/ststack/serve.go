@@ -89,6 +89,10 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	printReady(env, cfg, ln.Addr().String(), *data)
+	// --- e-mailed reports: the <data>/inbox/ drop folder (report_ingest.go) ---
+	stopInbox := startInbox(ctx, cfg, srv.store, *data, log, env)
+	defer stopInbox()
+	// --- end inbox ---
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -57,7 +57,7 @@ func fixtureDir(t *testing.T) string {
 			return
 		}
 		fixtures.dir = dir
-		for _, fn := range []string{fnPolicy, fnTLSRPT, fnChecker} {
+		for _, fn := range []string{fnPolicy, fnTLSRPT, fnChecker, fnMailin} {
 			if err := os.MkdirAll(filepath.Join(dir, "lambda", fn), 0o755); err != nil {
 				fixtures.err = err
 				return

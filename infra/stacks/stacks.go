@@ -109,6 +109,7 @@ type Deployment struct {
 	table        awsdynamodb.Table
 	topic        awssns.Topic
 	schedule     awsevents.Rule
+	mail         mailParts // reports by e-mail (mail.go)
 }
 
 // New adds the stacks of the organisation in opts.ConfigPath to app, and
@@ -135,7 +136,7 @@ func New(app awscdk.App, opts Options) (_ *Deployment, err error) {
 	}
 	d := &Deployment{Config: cfg, assets: map[string]string{}, functions: map[string]awslambda.Function{},
 		outputID: outputIDs(cfg.Domains)}
-	for _, fn := range []string{fnPolicy, fnTLSRPT, fnChecker} {
+	for _, fn := range functionNames(cfg) {
 		dir, err := stageFunction(opts, fn, data)
 		if err != nil {
 			return nil, err
@@ -157,10 +158,12 @@ func New(app awscdk.App, opts Options) (_ *Deployment, err error) {
 
 	d.addCertificate()
 	d.addReports()
+	d.addMail() // mail.go
 	d.addPolicy()
 	d.addDNS()
 	d.addChecker()
 	d.addOperations()
+	d.addMailOperations() // mail.go
 	d.addOutputs()
 	addNagChecks(app)
 	d.suppressNag()

@@ -76,6 +76,7 @@ type Reporting struct {
 	Domain   string       // custom domain for the HTTPS endpoint (A-label), optional
 	Mailto   string       // address for rua=mailto:, optional
 	ExtraRUA []tlsrpt.RUA // further rua URIs, published as written
+	Email    Email        // receiving reports e-mailed to Mailto (email.go)
 }
 
 // Checker configures the scheduled checker.

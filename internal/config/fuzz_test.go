@@ -27,6 +27,7 @@ func seeds(tb testing.TB) [][]byte {
 		"a: [", "", "- a\n", "a: 1\n---\nb: 2\n",
 		valid("foo: 1"), valid("region: us-east-1"),
 		withDomains("  - name: a.example", "  - name: A.example."),
+		emailFile("eu-west-1", "  mailto: tlsrpt@reports.example.com", "  email: {receive: true, drop_unsigned: true}"),
 	} {
 		out = append(out, []byte(s))
 	}

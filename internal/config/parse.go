@@ -380,6 +380,7 @@ func (p *parser) parse(data []byte) *Config {
 		rf = field{val: &yaml.Node{Kind: yaml.MappingNode, Line: root.Line}, path: "reporting"}
 	}
 	c.Reporting = p.reporting(rf, c.Domains)
+	c.Reporting.Email = p.email(rf, c) // email.go
 	c.Checker = p.checker(top["checker"])
 	return c
 }
@@ -723,7 +724,7 @@ func problemAt(pf string, line int, path string, spec policySpec) (int, string) 
 // (RFC 8460 §3: rua is required).
 func (p *parser) reporting(f field, domains []Domain) Reporting {
 	var r Reporting
-	fs := p.mapping(f.val, f.path, "https", "domain", "mailto", "extra_rua")
+	fs := p.mapping(f.val, f.path, "https", "domain", "mailto", "extra_rua", "email")
 	if fs == nil {
 		return r
 	}

@@ -52,6 +52,27 @@ type Report struct {
 	// Quirks are the report's tolerated deviations (tlsrpt.Report.Quirks),
 	// at most maxQuirks of at most maxQuirkLen bytes each.
 	Quirks []string `json:"quirks,omitempty"`
+	// DKIM is the DKIM verdict of a report received by e-mail (RFC 8460
+	// §5.3; set by package mailin); nil for other channels.
+	DKIM *DKIM `json:"dkim,omitempty"`
+}
+
+// DKIM results of an e-mailed report (DKIM.Result).
+const (
+	DKIMPass = "pass" // a valid signature by the submitter's domain
+	DKIMFail = "fail" // signed, but no signature passed
+	DKIMNone = "none" // not signed
+)
+
+// DKIM is the verdict on the DKIM signatures (RFC 6376) of the e-mail a
+// report arrived in. Result is DKIMPass, DKIMFail or DKIMNone; Domain is
+// the signing domain (d=) of the passing signature, or of the signature
+// the Reason is about; Reason says why the result is not pass, at most
+// MaxFieldLen bytes.
+type DKIM struct {
+	Result string `json:"result"`
+	Domain string `json:"domain,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Fact is one report's contribution for one policy domain: the stored unit

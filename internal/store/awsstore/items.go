@@ -90,6 +90,11 @@ func reportItem(r store.Report) map[string]types.AttributeValue {
 	} {
 		it[k] = v
 	}
+	if r.DKIM != nil {
+		it["dkim_result"] = str(r.DKIM.Result)
+		it["dkim_domain"] = str(r.DKIM.Domain)
+		it["dkim_reason"] = str(r.DKIM.Reason)
+	}
 	return it
 }
 
@@ -111,6 +116,9 @@ func reportFromItem(it map[string]types.AttributeValue) (store.Report, error) {
 		ContentType:      d.s("content_type"),
 		Size:             d.n("size"),
 		Quirks:           d.list("quirks"),
+	}
+	if _, ok := it["dkim_result"]; ok { // e-mailed reports only
+		r.DKIM = &store.DKIM{Result: d.s("dkim_result"), Domain: d.s("dkim_domain"), Reason: d.s("dkim_reason")}
 	}
 	if d.err != nil {
 		return store.Report{}, fmt.Errorf("report %s: %w", getS(it, "pk"), d.err)

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Bounds", testBounds},
 		{"HostileIdentity", testHostileIdentity},
 		{"History", testHistory},
+		{"EmailVerdict", testEmailVerdict},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -439,5 +440,27 @@ func testHistory(t *testing.T, s Store) {
 			t.Fatalf("Last(%s): ok %v, %v", tc.domain, ok, err)
 		}
 		equal(t, "Last("+tc.domain+")", got, tc.want)
+	}
+}
+
+// testEmailVerdict: the DKIM verdict of an e-mailed report is kept with its
+// record, each result as written; a report without one reads back without.
+func testEmailVerdict(t *testing.T, s Store) {
+	ctx := context.Background()
+	for i, v := range []*store.DKIM{
+		{Result: store.DKIMPass, Domain: "google.com"},
+		{Result: store.DKIMFail, Domain: "microsoft.com", Reason: "dkim: body hash did not verify"},
+		{Result: store.DKIMNone, Reason: "no DKIM-Signature"},
+		nil,
+	} {
+		e := Entry(t, Report("Mailer", fmt.Sprintf("dkim-%d", i), "2024-03-04", 1, []string{"example.com"}))
+		e.Report.Channel = "email"
+		e.Report.DKIM = v
+		save(t, s, e)
+		rep, err := s.Report(ctx, e.Report.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "Report with verdict "+fmt.Sprint(v), rep, e.Report)
 	}
 }

@@ -1,0 +1,287 @@
+package mailin
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ststack/ststack/internal/ingest"
+	"github.com/ststack/ststack/internal/store"
+	"github.com/ststack/ststack/internal/tlsrpt"
+)
+
+// DefaultMaxMessage bounds one e-mail: 40 MiB, the largest message SES
+// receives (its limit, headers and encoded attachments included). A larger
+// message is refused unread; the largest report it could carry (gzip,
+// tlsrpt.DefaultLimits().MaxCompressed = 10 MiB, base64-encoded) fits
+// well within it.
+const DefaultMaxMessage = 40 << 20
+
+// ErrTemporary is wrapped by errors worth retrying later: a DKIM key of the
+// submitter that could not be fetched for a temporary reason, a store that
+// failed, a message that could not be read from S3.
+var ErrTemporary = errors.New("mailin: temporary failure")
+
+// Kind is what became of one message.
+type Kind string
+
+// Kinds of Outcome. Every one but KindStored and KindDuplicate leaves
+// nothing in the report store.
+const (
+	// KindStored: a new report, stored.
+	KindStored Kind = "stored"
+	// KindDuplicate: the report was stored before, by either channel.
+	KindDuplicate Kind = "duplicate"
+	// KindDropped: a report whose DKIM verdict is not pass, dropped as
+	// Options.DropUnsigned asks.
+	KindDropped Kind = "dropped"
+	// KindNotReport: a message that carries no report (a bounce, spam, a
+	// reply).
+	KindNotReport Kind = "not-report"
+	// KindRefused: a message or report that cannot be accepted: too large,
+	// malformed, invalid, or about no domain served here.
+	KindRefused Kind = "refused"
+)
+
+// Outcome says what Process did with a message.
+type Outcome struct {
+	Kind Kind
+	// Reason says why the message was not stored (one line, for logs and
+	// for the user of `ststack report ingest`); empty for KindStored and
+	// KindDuplicate.
+	Reason string
+	// Key and Domains are the report's identity key and the served
+	// domains it has facts for, when a report was parsed.
+	Key     string
+	Domains []string
+	// DKIM is the verdict on the message's signatures, nil when the
+	// message was not verified (no report in it, or refused before).
+	DKIM *store.DKIM
+	// MessageID, From and Submitter are from the message's header
+	// (Submitter: TLS-Report-Submitter), for logs; bounded.
+	MessageID, From, Submitter string
+}
+
+// Options configure a Processor. Only Domains is required.
+type Options struct {
+	// Domains are the served mail domains (as ingest.Options.Domains).
+	Domains []string
+	// DropUnsigned drops reports whose DKIM verdict is not pass (RFC 8460
+	// §5.3: reports lacking a valid signature MUST be ignored). By default
+	// they are stored, the verdict with them.
+	DropUnsigned bool
+	// MaxMessage bounds one message (0: DefaultMaxMessage).
+	MaxMessage int64
+	// Limits bound parsing (zero fields: tlsrpt.DefaultLimits).
+	Limits tlsrpt.Limits
+	// LookupTXT fetches DKIM keys (nil: the system's resolver).
+	LookupTXT LookupTXT
+	// StoreTimeout bounds storing one report (0: ingest's default).
+	StoreTimeout time.Duration
+	// Logger receives one line per message (nil: slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Processor turns report e-mails into stored reports: message → report
+// extracted → DKIM verdict → ingest, the same validation, limits and
+// dedupe as reports posted over HTTPS. It is safe for concurrent use.
+type Processor struct {
+	store      ingest.Store
+	ingestOpts ingest.Options
+	verifier   *Verifier
+	drop       bool
+	maxMessage int64
+	limits     tlsrpt.Limits
+	log        *slog.Logger
+
+	mu     sync.Mutex
+	counts map[Kind]int64
+}
+
+// New returns a Processor storing into st (embedded.Store or
+// awsstore.Store).
+func New(st ingest.Store, o Options) (*Processor, error) {
+	if st == nil {
+		return nil, errors.New("mailin: no store")
+	}
+	if len(o.Domains) == 0 {
+		return nil, errors.New("mailin: no served domain")
+	}
+	p := &Processor{
+		store: st,
+		ingestOpts: ingest.Options{Domains: o.Domains, Limits: o.Limits, StoreTimeout: o.StoreTimeout,
+			Logger: o.Logger, Now: o.Now},
+		verifier:   NewVerifier(o.LookupTXT),
+		drop:       o.DropUnsigned,
+		maxMessage: o.MaxMessage,
+		limits:     o.Limits,
+		log:        o.Logger,
+		counts:     map[Kind]int64{},
+	}
+	if p.maxMessage <= 0 {
+		p.maxMessage = DefaultMaxMessage
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	return p, nil
+}
+
+// MaxMessage is the largest message Process accepts.
+func (p *Processor) MaxMessage() int64 { return p.maxMessage }
+
+// Counts returns how many messages had each outcome since the Processor
+// was made, and how many calls failed (KindError).
+func (p *Processor) Counts() map[Kind]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[Kind]int64, len(p.counts))
+	for k, n := range p.counts {
+		out[k] = n
+	}
+	return out
+}
+
+// KindError is counted by Counts for each Process call that returned an
+// error; it is never an Outcome's Kind.
+const KindError Kind = "error"
+
+func (p *Processor) count(k Kind) {
+	p.mu.Lock()
+	p.counts[k]++
+	p.mu.Unlock()
+}
+
+// Process handles one message (RFC 5322, as received) and logs one line
+// about it. The error, when not nil, wraps ErrTemporary (try again later:
+// nothing or part of the report was stored, a later Process completes it)
+// or is the context's; every other failure is an Outcome, so that a message
+// that will never be a report is not retried.
+func (p *Processor) Process(ctx context.Context, msg []byte) (Outcome, error) {
+	start := time.Now()
+	out, err := p.process(ctx, msg)
+	if err != nil {
+		p.count(KindError)
+	} else {
+		p.count(out.Kind)
+	}
+
+	attrs := []any{"bytes", len(msg), "message_id", out.MessageID, "from", out.From,
+		"submitter", out.Submitter, "duration", time.Since(start).Round(time.Microsecond).String()}
+	if out.Key != "" {
+		attrs = append(attrs, "report", out.Key, "domains", out.Domains)
+	}
+	if out.DKIM != nil {
+		attrs = append(attrs, "dkim", out.DKIM.Result, "dkim_domain", out.DKIM.Domain)
+	}
+	switch {
+	case err != nil:
+		p.log.ErrorContext(ctx, "mailin: not processed, to be retried", append(attrs, "error", err.Error())...)
+	case out.Kind == KindStored || out.Kind == KindDuplicate:
+		p.log.InfoContext(ctx, "mailin: "+string(out.Kind), attrs...)
+	default:
+		p.log.WarnContext(ctx, "mailin: "+string(out.Kind), append(attrs, "reason", out.Reason)...)
+	}
+	return out, err
+}
+
+func (p *Processor) process(ctx context.Context, msg []byte) (Outcome, error) {
+	var out Outcome
+	if int64(len(msg)) > p.maxMessage {
+		out.Kind, out.Reason = KindRefused, fmt.Sprintf("message larger than %d bytes", p.maxMessage)
+		return out, nil
+	}
+	out.MessageID, out.From, out.Submitter = headerFacts(msg)
+
+	// The report first: a message without one costs no DNS query.
+	data, err := tlsrpt.ExtractFromMessage(msg, p.limits)
+	switch {
+	case errors.Is(err, tlsrpt.ErrNotReport):
+		out.Kind, out.Reason = KindNotReport, "no TLS report in the message"
+		return out, nil
+	case err != nil:
+		out.Kind, out.Reason = KindRefused, oneLine(err)
+		return out, nil
+	}
+
+	verdict, err := p.verifier.Verify(ctx, msg)
+	if err != nil {
+		return out, err
+	}
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
+	out.DKIM = &verdict
+	if verdict.Result != store.DKIMPass && p.drop {
+		// Parse anyway, for the log line's report key.
+		if rep, err := tlsrpt.ParseReport(data, p.limits); err == nil {
+			out.Key = rep.Identity().Key()
+		}
+		out.Kind, out.Reason = KindDropped, "DKIM "+verdict.Result+": "+cmp.Or(verdict.Reason, "no valid signature")
+		return out, nil
+	}
+
+	in, err := ingest.New(verdictStore{p.store, verdict}, p.ingestOpts)
+	if err != nil {
+		return out, err
+	}
+	res, err := in.Ingest(ctx, data, ingest.ChannelEmail)
+	out.Key, out.Domains = res.Key, res.Domains
+	switch {
+	case err == nil && res.Created:
+		out.Kind = KindStored
+	case err == nil:
+		out.Kind = KindDuplicate
+	case errors.Is(err, ingest.ErrStore):
+		return out, fmt.Errorf("%w: %w", ErrTemporary, err)
+	case ctx.Err() != nil:
+		return out, ctx.Err()
+	default:
+		// tlsrpt.ErrTooLarge, ErrMalformed, ErrInvalid, ErrTooDeep,
+		// ErrTooMany; ingest.ErrNotServed.
+		out.Kind, out.Reason = KindRefused, oneLine(err)
+	}
+	return out, nil
+}
+
+// verdictStore stores reports with the DKIM verdict of the message they
+// came in.
+type verdictStore struct {
+	ingest.Store
+	verdict store.DKIM
+}
+
+func (s verdictStore) SaveReport(ctx context.Context, e store.Entry) (bool, error) {
+	v := s.verdict
+	e.Report.DKIM = &v
+	return s.Store.SaveReport(ctx, e)
+}
+
+// headerFacts returns the Message-ID, From and TLS-Report-Submitter of
+// msg, bounded, "" where absent or unreadable.
+func headerFacts(msg []byte) (id, from, submitter string) {
+	m, err := mail.ReadMessage(bytes.NewReader(msg))
+	if err != nil {
+		return "", "", ""
+	}
+	h := func(k string) string { return reason(strings.TrimSpace(m.Header.Get(k))) }
+	return h("Message-ID"), h("From"), h("TLS-Report-Submitter")
+}
+
+// oneLine is err's text without package prefixes, one bounded line.
+func oneLine(err error) string {
+	s := err.Error()
+	for _, p := range []string{"tlsrpt: ", "ingest: ", "mailin: "} {
+		s = strings.ReplaceAll(s, p, "")
+	}
+	return reason(s)
+}
