@@ -32,3 +32,15 @@ if ! stamp staticcheck "$STATICCHECK_VERSION" || [ ! -x "$tools/bin/staticcheck"
   GOBIN="$tools/bin" GOFLAGS=-mod=mod go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
   echo "$STATICCHECK_VERSION" >"$tools/staticcheck.stamp"
 fi
+
+# --- Chromium, for the dashboard's end-to-end test (internal/dashboard,
+# TestBrowser): Debian's chromium package, a system package, so not in .tools/.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "tools: installing chromium (apt)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  else
+    echo "tools: /usr/bin/chromium is missing and this is not root: install Debian's chromium package (apt-get install chromium) for the dashboard's browser test" >&2
+  fi
+fi
+# --- end of Chromium

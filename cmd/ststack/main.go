@@ -41,12 +41,13 @@ type cliEnv struct {
 
 func verbs() map[string]verb {
 	return map[string]verb{
-		"policy": {"validate an MTA-STS policy file", runPolicy},
-		"record": {"validate an _mta-sts or _smtp._tls TXT record", runRecord},
-		"report": {"parse a TLS report (JSON, gzip or e-mail)", runReport},
-		"config": {"validate the organisation file", runConfig},
-		"serve":  {"serve policies and the report endpoint locally", runServe},
-		"check":  {"check live domains (DNS, policy, certificates, MX)", runCheck},
+		"policy":    {"validate an MTA-STS policy file", runPolicy},
+		"record":    {"validate an _mta-sts or _smtp._tls TXT record", runRecord},
+		"report":    {"parse a TLS report (JSON, gzip or e-mail)", runReport},
+		"config":    {"validate the organisation file", runConfig},
+		"serve":     {"serve policies and the report endpoint locally", runServe},
+		"check":     {"check live domains (DNS, policy, certificates, MX)", runCheck},
+		"dashboard": {"serve the dashboard of a deployed stack (--aws) or a data directory", runDashboard},
 	}
 }
 

@@ -37,12 +37,17 @@ func runServe(ctx context.Context, args []string, env *cliEnv) int {
   - the MTA-STS policy of every configured domain, for requests whose Host is
     mta-sts.<domain> (GET /.well-known/mta-sts.txt);
   - the TLS report endpoint, POST /v1/tlsrpt, storing into an embedded store
-    in the data directory.
+    in the data directory;
+  - the dashboard and its JSON API at every other path (docs/dashboard.md):
+    loopback only, unless --allow-remote and a token are given.
 It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 	cfgPath := fs.String("config", "", "the organisation file (required)")
 	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on")
 	data := fs.String("data", ".ststack-data", "data directory of the embedded store")
 	verbose := fs.Bool("verbose", false, "log every request")
+	// Dashboard (issue 8): access and sample data.
+	access := addAccessFlags(fs)
+	sampleData := fs.Bool("sample-data", false, "load sample reports and check results (marked as sample) for a first look")
 	pos, code := parseArgs(fs, args, env)
 	if code >= 0 {
 		return code
@@ -52,6 +57,10 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 	}
 	if *cfgPath == "" {
 		return usageError(fs, env, "--config is required")
+	}
+	token, err := access.check(*addr) // dashboard (issue 8)
+	if err != nil {
+		return usageError(fs, env, "%v", err)
 	}
 
 	level := slog.LevelInfo
@@ -67,12 +76,18 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 		}
 		return exitInvalid
 	}
-	srv, err := newLocalServer(cfg, *data, log)
+	srv, err := newLocalServer(cfg, *data, log, token)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ststack serve: %v\n", err)
 		return exitInvalid
 	}
 	defer srv.Close()
+	if *sampleData { // dashboard (issue 8)
+		if err := loadSampleData(ctx, srv.store, cfg, env, log); err != nil {
+			fmt.Fprintf(env.stderr, "ststack serve: %v\n", err)
+			return exitInvalid
+		}
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -121,8 +136,9 @@ type localServer struct {
 	store  *embedded.Store
 }
 
-// newLocalServer opens the embedded store in dataDir and builds the routes.
-func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger) (*localServer, error) {
+// newLocalServer opens the embedded store in dataDir and builds the routes;
+// token guards the dashboard (see dashboard.Options.Token).
+func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger, token string) (*localServer, error) {
 	ph, err := policyhost.New(cfg, policyhost.WithLogger(log))
 	if err != nil {
 		return nil, err
@@ -142,12 +158,13 @@ func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger) (*loca
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintln(w, "not found")
-	})
+	// Dashboard (issue 8): every other path, its own 404 included.
+	dash, err := newDashboard(cfg, st, token, "embedded store in "+dataDir, "", log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	mux.Handle("/", dash)
 	return &localServer{policy: ph, mux: mux, store: st}, nil
 }
 
@@ -182,6 +199,7 @@ func printReady(env *cliEnv, cfg *config.Config, addr, dataDir string) {
 	fmt.Fprintln(w, "\nPost a TLS report (RFC 8460) to the report endpoint:")
 	fmt.Fprintf(w, "  curl -sS -H 'Content-Type: application/tlsrpt+json' --data-binary @REPORT.json %s%s\n", base, ingest.Path)
 	fmt.Fprintf(w, "  curl -sS -H 'Content-Type: application/tlsrpt+gzip' --data-binary @REPORT.json.gz %s%s\n", base, ingest.Path)
+	fmt.Fprintf(w, "\nOpen the dashboard: %s/ (JSON API: %s/api/v1/overview)\n", base, base) // issue 8
 	if host, _, err := net.SplitHostPort(addr); err == nil && !isLoopback(host) {
 		fmt.Fprintln(w, "\nwarning: listening beyond loopback")
 	}

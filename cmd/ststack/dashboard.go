@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/dashboard"
+	"github.com/ststack/ststack/internal/ingest"
+	"github.com/ststack/ststack/internal/sample"
+	"github.com/ststack/ststack/internal/store/awsstore"
+	"github.com/ststack/ststack/internal/store/embedded"
+)
+
+// accessFlags are the flags of every verb that serves the dashboard.
+type accessFlags struct {
+	allowRemote *bool
+	token       *string
+}
+
+func addAccessFlags(fs *flag.FlagSet) accessFlags {
+	return accessFlags{
+		allowRemote: fs.Bool("allow-remote", false, "allow --addr beyond loopback (needs a token)"),
+		token: fs.String("token", "", "access token of the dashboard and its API, at least 16 bytes (default $"+
+			dashboard.EnvToken+"); required with --allow-remote"),
+	}
+}
+
+// check applies dashboard.CheckBind to addr and returns the token.
+func (a accessFlags) check(addr string) (string, error) {
+	tok := *a.token
+	if tok == "" {
+		tok = os.Getenv(dashboard.EnvToken)
+	}
+	return tok, dashboard.CheckBind(addr, *a.allowRemote, tok)
+}
+
+// newDashboard builds the dashboard handler of cfg over st.
+func newDashboard(cfg *config.Config, st dashboard.Store, token, source, ruaHTTPS string, log *slog.Logger) (*dashboard.Handler, error) {
+	return dashboard.New(dashboard.Options{Config: cfg, Store: st, Token: token, Source: source, RUAHTTPS: ruaHTTPS, Logger: log})
+}
+
+// loadSampleData ingests the sample reports and check results of package
+// sample into st, through package ingest as real reports are.
+func loadSampleData(ctx context.Context, st *embedded.Store, cfg *config.Config, env *cliEnv, log *slog.Logger) error {
+	in, err := ingest.New(st, ingest.Options{Domains: cfg.DomainNames(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	l, err := sample.Load(ctx, in, st, cfg, sample.Options{})
+	if err != nil {
+		return err
+	}
+	log.Info("sample data loaded", "reports", l.Reports, "new", l.Created, "checks", l.Checks)
+	fmt.Fprintf(env.stdout, "ststack: sample data: %d reports (%d new) and %d check results, marked \"%s\"\n", l.Reports, l.Created, l.Checks, sample.Marker)
+	return nil
+}
+
+// dashboardAddr is where `ststack dashboard` listens by default, beside
+// the default of `ststack serve`.
+const dashboardAddr = "127.0.0.1:8444"
+
+// runDashboard implements `ststack dashboard`.
+func runDashboard(ctx context.Context, args []string, env *cliEnv) int {
+	fs := newFlagSet(env, "dashboard", "--config FILE (--aws [--stack NAME | --bucket NAME --table NAME] | --data DIR) [--addr HOST:PORT]",
+		`Serves the dashboard (see docs/dashboard.md) on this machine:
+  --aws   reads a deployed stack's S3 bucket and DynamoDB table with your AWS
+          credentials (the SDK's default chain: AWS_PROFILE, SSO, environment).
+          Their names come from the stack's outputs ReportsBucket and
+          ReportsTable, else from its resources; or give --bucket and --table.
+  --data  reads the data directory of 'ststack serve' (not while it runs).
+It listens on loopback only unless --allow-remote and a token are given.`)
+	cfgPath := fs.String("config", "ststack.yaml", "the organisation file")
+	useAWS := fs.Bool("aws", false, "read a deployed stack (S3 and DynamoDB)")
+	stack := fs.String("stack", "", "CloudFormation stack name (default: derived from the organisation, as the CDK app names it)")
+	region := fs.String("region", "", "AWS region of the stack (default: region of the organisation file)")
+	bucket := fs.String("bucket", "", "the reports bucket, instead of looking it up in the stack")
+	table := fs.String("table", "", "the DynamoDB table, instead of looking it up in the stack")
+	data := fs.String("data", "", "data directory of an embedded store (default .ststack-data, without --aws)")
+	addr := fs.String("addr", dashboardAddr, "address to listen on")
+	access := addAccessFlags(fs)
+	pos, code := parseArgs(fs, args, env)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) != 0 {
+		return usageError(fs, env, "unexpected argument %q", pos[0])
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case *useAWS && set["data"]:
+		return usageError(fs, env, "give either --aws or --data")
+	case !*useAWS && (set["stack"] || set["bucket"] || set["table"] || set["region"]):
+		return usageError(fs, env, "--stack, --bucket, --table and --region need --aws")
+	case set["bucket"] != set["table"]:
+		return usageError(fs, env, "give --bucket and --table together")
+	case set["stack"] && set["bucket"]:
+		return usageError(fs, env, "give either --stack or --bucket and --table")
+	}
+	token, err := access.check(*addr)
+	if err != nil {
+		return usageError(fs, env, "%v", err)
+	}
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		for _, m := range splitJoined(err) {
+			fmt.Fprintf(env.stderr, "ststack dashboard: %s\n", m)
+		}
+		return exitInvalid
+	}
+
+	var (
+		st       dashboard.Store
+		source   string
+		ruaHTTPS string
+	)
+	if *useAWS {
+		s, desc, rua, err := openAWS(ctx, cfg, *stack, *region, *bucket, *table)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "ststack dashboard: %v\n", err)
+			return exitInvalid
+		}
+		st, source, ruaHTTPS = s, desc, rua
+	} else {
+		dir := *data
+		if dir == "" {
+			dir = ".ststack-data"
+		}
+		if _, err := os.Stat(dir); err != nil {
+			fmt.Fprintf(env.stderr, "ststack dashboard: data directory %s: %v\n", dir, errors.Unwrap(err))
+			return exitInvalid
+		}
+		es, err := embedded.Open(dir)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "ststack dashboard: %v\n", err)
+			return exitInvalid
+		}
+		defer es.Close()
+		st, source = es, "embedded store in "+dir
+	}
+	h, err := newDashboard(cfg, st, token, source, ruaHTTPS, log)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ststack dashboard: %v\n", err)
+		return exitInvalid
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ststack dashboard: %v\n", err)
+		return exitInvalid
+	}
+	fmt.Fprintf(env.stdout, "ststack: dashboard of %d domain(s) of %q on http://%s/ (data: %s)\n", len(cfg.Domains), cfg.Organization, ln.Addr(), source)
+	if token != "" {
+		fmt.Fprintf(env.stdout, "Open it with ?token=… once (the token of --token or $%s); API clients send Authorization: Bearer ….\n", dashboard.EnvToken)
+	}
+	return serveUntilDone(ctx, ln, h, log, env, "dashboard")
+}
+
+// serveUntilDone serves h on ln until ctx ends, then shuts down.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, env *cliEnv, verb string) int {
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: serveReadHeaderTimeout,
+		ReadTimeout:       serveReadTimeout,
+		WriteTimeout:      serveWriteTimeout,
+		IdleTimeout:       serveIdleTimeout,
+		MaxHeaderBytes:    serveMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		fmt.Fprintf(env.stderr, "ststack %s: %v\n", verb, err)
+		return exitInvalid
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		fmt.Fprintf(env.stderr, "ststack %s: shutdown: %v\n", verb, err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(env.stderr, "ststack %s: %v\n", verb, err)
+	}
+	return exitOK
+}
+
+// Stack outputs the dashboard reads (the CDK app's names).
+const (
+	outputBucket   = "ReportsBucket"
+	outputTable    = "ReportsTable"
+	outputEndpoint = "ReportEndpoint"
+)
+
+// openAWS returns the store of a deployed stack, a description of it and
+// the https rua it publishes ("" when unknown).
+func openAWS(ctx context.Context, cfg *config.Config, stack, region, bucket, table string) (*awsstore.Store, string, string, error) {
+	if region == "" {
+		region = cfg.Region
+	}
+	ac, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	if err != nil {
+		return nil, "", "", fmt.Errorf("AWS configuration: %w", err)
+	}
+	var rua string
+	if bucket == "" {
+		if stack == "" {
+			stack = cfg.StackName()
+		}
+		si, err := lookupStack(ctx, cloudformation.NewFromConfig(ac), stack)
+		if err != nil {
+			return nil, "", "", fmt.Errorf("stack %s in %s: %w", stack, region, err)
+		}
+		bucket, table, rua = si.bucket, si.table, si.endpoint
+	}
+	desc := fmt.Sprintf("s3://%s and DynamoDB table %s (%s)", bucket, table, region)
+	if stack != "" {
+		desc = "stack " + stack + ": " + desc
+	}
+	s3c := s3.NewFromConfig(ac, func(o *s3.Options) {
+		// Bodies are checked by parsing them; S3-compatible stand-ins send
+		// no checksum, and the SDK would log each one.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	return awsstore.New(s3c, dynamodb.NewFromConfig(ac), bucket, table), desc, rua, nil
+}
+
+// cfnAPI is the part of *cloudformation.Client lookupStack uses.
+type cfnAPI interface {
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, opts ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+	ListStackResources(ctx context.Context, in *cloudformation.ListStackResourcesInput, opts ...func(*cloudformation.Options)) (*cloudformation.ListStackResourcesOutput, error)
+}
+
+// stackInfo is what the dashboard needs of a deployed stack.
+type stackInfo struct {
+	bucket, table, endpoint string
+}
+
+// maxStackPages bounds the pages of ListStackResources read.
+const maxStackPages = 50
+
+// lookupStack finds the report bucket and table of a stack: from its
+// outputs ReportsBucket and ReportsTable, else from its resources (the one
+// DynamoDB table; the S3 bucket whose logical id starts with "Reports").
+func lookupStack(ctx context.Context, api cfnAPI, stack string) (stackInfo, error) {
+	out, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		return stackInfo{}, fmt.Errorf("describe: %w (give --stack, --region, or --bucket and --table)", err)
+	}
+	if len(out.Stacks) != 1 {
+		return stackInfo{}, fmt.Errorf("describe: %d stacks, want 1", len(out.Stacks))
+	}
+	var si stackInfo
+	for _, o := range out.Stacks[0].Outputs {
+		switch aws.ToString(o.OutputKey) {
+		case outputBucket:
+			si.bucket = aws.ToString(o.OutputValue)
+		case outputTable:
+			si.table = aws.ToString(o.OutputValue)
+		case outputEndpoint:
+			si.endpoint = aws.ToString(o.OutputValue)
+		}
+	}
+	if si.bucket != "" && si.table != "" {
+		return si, nil
+	}
+	var tables, buckets, reportBuckets []string
+	in := &cloudformation.ListStackResourcesInput{StackName: aws.String(stack)}
+	for page := 0; ; page++ {
+		if page == maxStackPages {
+			return stackInfo{}, fmt.Errorf("more than %d pages of resources", maxStackPages)
+		}
+		lr, err := api.ListStackResources(ctx, in)
+		if err != nil {
+			return stackInfo{}, fmt.Errorf("list resources: %w", err)
+		}
+		for _, r := range lr.StackResourceSummaries {
+			id, name := aws.ToString(r.LogicalResourceId), aws.ToString(r.PhysicalResourceId)
+			switch aws.ToString(r.ResourceType) {
+			case "AWS::DynamoDB::Table":
+				tables = append(tables, name)
+			case "AWS::S3::Bucket":
+				buckets = append(buckets, name)
+				if strings.HasPrefix(id, "Reports") {
+					reportBuckets = append(reportBuckets, name)
+				}
+			}
+		}
+		if lr.NextToken == nil {
+			break
+		}
+		in.NextToken = lr.NextToken
+	}
+	if si.table == "" {
+		if len(tables) != 1 {
+			return stackInfo{}, fmt.Errorf("%d DynamoDB tables (%s), want 1: give --bucket and --table", len(tables), strings.Join(tables, ", "))
+		}
+		si.table = tables[0]
+	}
+	if si.bucket == "" {
+		switch {
+		case len(reportBuckets) == 1:
+			si.bucket = reportBuckets[0]
+		case len(buckets) == 1:
+			si.bucket = buckets[0]
+		default:
+			return stackInfo{}, fmt.Errorf("no single reports bucket among %d S3 buckets: give --bucket and --table", len(buckets))
+		}
+	}
+	return si, nil
+}

@@ -1,0 +1,644 @@
+package dashboard
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ststack/ststack/internal/checker"
+	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/mtasts"
+	"github.com/ststack/ststack/internal/sample"
+	"github.com/ststack/ststack/internal/store"
+	"github.com/ststack/ststack/internal/tlsrpt"
+)
+
+// What the pages and the JSON API show. The JSON field names are the
+// documented API (docs/dashboard.md): add fields, never rename them.
+
+// Overview is every configured domain's health at a glance.
+type Overview struct {
+	Organization string    `json:"organization"`
+	GeneratedAt  time.Time `json:"generated_at"`
+	Today        store.Day `json:"today"`
+	// SampleData is true while sample reports are stored.
+	SampleData bool           `json:"sample_data"`
+	Domains    []DomainStatus `json:"domains"`
+	// Last7Days and Last30Days sum every domain.
+	Last7Days  Window `json:"last_7_days"`
+	Last30Days Window `json:"last_30_days"`
+}
+
+// DomainStatus is one row of the overview.
+type DomainStatus struct {
+	Domain      string        `json:"domain"`
+	Mode        mtasts.Mode   `json:"mode"`
+	DNS         string        `json:"dns"` // "route53" or "external"
+	Check       *CheckSummary `json:"check"`
+	Certificate Certificate   `json:"certificate"`
+	Last7Days   Window        `json:"last_7_days"`
+	Last30Days  Window        `json:"last_30_days"`
+	Readiness   Readiness     `json:"readiness"`
+}
+
+// Window is the report volume of a day range.
+type Window struct {
+	DayRange
+	Reports int   `json:"reports"`
+	Success int64 `json:"success"`
+	Failure int64 `json:"failure"`
+	// FailureRate is Failure/(Success+Failure); null without sessions.
+	FailureRate *float64 `json:"failure_rate"`
+}
+
+func (w *Window) add(f store.Fact) {
+	if f.Day < w.From || f.Day > w.To {
+		return
+	}
+	w.Reports++
+	w.Success += f.Success
+	w.Failure += f.Failure
+}
+
+func (w *Window) finish() {
+	if n := w.Success + w.Failure; n > 0 {
+		r := float64(w.Failure) / float64(n)
+		w.FailureRate = &r
+	}
+}
+
+// Check statuses: the worst severity among the latest check's findings.
+const (
+	StatusOK      = "ok"
+	StatusWarning = "warning"
+	StatusError   = "error"
+)
+
+// CheckSummary is the gist of a domain's latest check.
+type CheckSummary struct {
+	CheckedAt time.Time `json:"checked_at"`
+	// Status is StatusOK (only news), StatusWarning or StatusError.
+	Status   string `json:"status"`
+	Errors   int    `json:"errors"`
+	Warnings int    `json:"warnings"`
+	// Worst is the first finding of the worst severity; null when Status
+	// is StatusOK.
+	Worst *checker.Finding `json:"worst"`
+}
+
+func summarizeCheck(r checker.Result) *CheckSummary {
+	s := &CheckSummary{CheckedAt: r.CheckedAt, Status: StatusOK,
+		Errors: r.Count(checker.SeverityError), Warnings: r.Count(checker.SeverityWarning)}
+	if f, ok := worstFinding(r.Findings); ok && f.Severity > checker.SeverityInfo {
+		s.Worst = &f
+		s.Status = f.Severity.String()
+	}
+	return s
+}
+
+// worstFinding is the first finding of the highest severity.
+func worstFinding(fs []checker.Finding) (checker.Finding, bool) {
+	if len(fs) == 0 {
+		return checker.Finding{}, false
+	}
+	w := fs[0]
+	for _, f := range fs[1:] {
+		if f.Severity > w.Severity {
+			w = f
+		}
+	}
+	return w, true
+}
+
+// Certificate statuses of the mta-sts host, from the latest check.
+const (
+	CertOK       = "ok"       // valid, more than checker.CertWarnDays days left
+	CertExpiring = "expiring" // valid, fewer days left
+	CertExpired  = "expired"  // expired or not yet valid
+	CertInvalid  = "invalid"  // wrong name or untrusted
+	CertUnknown  = "unknown"  // no check yet, or the host could not be reached
+)
+
+// Certificate is what the latest check says of the certificate of
+// mta-sts.<domain>.
+type Certificate struct {
+	Status string `json:"status"`
+	// DaysLeft counts whole days from now until expiry when the check
+	// gave the date (an expiring or expired certificate); null otherwise.
+	DaysLeft *int `json:"days_left"`
+	// Expires is the expiry day when known.
+	Expires string `json:"expires,omitempty"`
+	Message string `json:"message"`
+}
+
+var dateRE = regexp.MustCompile(`\b(\d{4}-\d{2}-\d{2})\b`)
+
+// certificateOf reads the certificate findings of the latest check r (nil:
+// none) at time now. The checker reports a date only when a certificate
+// expires within checker.CertWarnDays days or has expired; it is the last
+// YYYY-MM-DD of the finding's message.
+func certificateOf(r *checker.Result, host string, now time.Time) Certificate {
+	if r == nil {
+		return Certificate{Status: CertUnknown, Message: "no check yet"}
+	}
+	for _, f := range r.Findings {
+		if f.Subject != "" && f.Subject != host {
+			continue
+		}
+		switch f.Code {
+		case checker.CodeCertExpired, checker.CodeCertExpiring:
+			c := Certificate{Status: CertExpiring, Message: f.Message}
+			if f.Code == checker.CodeCertExpired {
+				c.Status = CertExpired
+			}
+			if m := dateRE.FindAllString(f.Message, -1); len(m) > 0 {
+				if t, err := time.Parse(time.DateOnly, m[len(m)-1]); err == nil {
+					c.Expires = m[len(m)-1]
+					n := int(math.Floor(t.Sub(now).Hours() / 24))
+					c.DaysLeft = &n
+				}
+			}
+			return c
+		case checker.CodeCertNameMismatch, checker.CodeCertUntrusted:
+			return Certificate{Status: CertInvalid, Message: f.Message}
+		}
+	}
+	if r.Has(checker.CodePolicyFetchFailed) || r.Has(checker.CodeDomainNXDomain) || r.Has(checker.CodeDomainInvalid) {
+		return Certificate{Status: CertUnknown, Message: "the last check could not reach " + host}
+	}
+	return Certificate{Status: CertOK, Message: fmt.Sprintf("valid, more than %d days left", checker.CertWarnDays)}
+}
+
+// Readiness statuses.
+const (
+	ReadyYes      = "ready"     // mode testing, the checker says ready
+	ReadyNo       = "not-ready" // mode testing, not yet
+	ReadyEnforced = "enforced"  // mode enforce already
+	ReadyNone     = "none"      // mode none: the policy is being retired
+	ReadyUnknown  = "unknown"   // mode testing, no verdict yet
+)
+
+// Readiness says whether a domain can move from testing to enforce.
+type Readiness struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+func readinessOf(mode mtasts.Mode, r *checker.Result) Readiness {
+	switch mode {
+	case mtasts.ModeEnforce:
+		return Readiness{ReadyEnforced, "mode enforce"}
+	case mtasts.ModeNone:
+		return Readiness{ReadyNone, "mode none: senders drop the policy"}
+	}
+	if r != nil {
+		for _, f := range r.Findings {
+			switch f.Code {
+			case checker.CodeReadyToEnforce:
+				return Readiness{ReadyYes, f.Message}
+			case checker.CodeNotReady:
+				return Readiness{ReadyNo, f.Message}
+			}
+		}
+	}
+	return Readiness{ReadyUnknown, "no verdict: the checker decides once it has read reports"}
+}
+
+// DomainDetail is everything the domain page shows.
+type DomainDetail struct {
+	Domain string      `json:"domain"`
+	Mode   mtasts.Mode `json:"mode"`
+	DNS    DNSInfo     `json:"dns"`
+	DayRange
+	SampleData bool `json:"sample_data"`
+	// Totals sum the range.
+	Totals Window `json:"totals"`
+	// Daily has one entry per day of the range, oldest first.
+	Daily []DayPoint `json:"daily"`
+	// Failed sessions by result type, MX host, receiving and sending IP
+	// ("" when reports did not say), largest first; sessions by
+	// reporting organisation, most first.
+	ByResultType   []store.Count     `json:"by_result_type"`
+	ByOrganization []store.OrgTotals `json:"by_organization"`
+	ByMXHost       []store.Count     `json:"by_mx_host"`
+	ByReceivingIP  []store.Count     `json:"by_receiving_ip"`
+	BySendingIP    []store.Count     `json:"by_sending_ip"`
+	// Check is the latest check result, null before the first.
+	Check       *checker.Result `json:"check"`
+	Certificate Certificate     `json:"certificate"`
+	Readiness   Readiness       `json:"readiness"`
+	Policy      PolicyInfo      `json:"policy"`
+	Records     []DNSRecord     `json:"records"`
+}
+
+// DNSInfo says where a domain's records are published.
+type DNSInfo struct {
+	Kind         string `json:"kind"` // "route53" or "external"
+	HostedZoneID string `json:"hosted_zone_id,omitempty"`
+	ZoneName     string `json:"zone_name,omitempty"`
+}
+
+func dnsOf(d config.Domain) DNSInfo {
+	if d.DNS.External {
+		return DNSInfo{Kind: "external"}
+	}
+	return DNSInfo{Kind: "route53", HostedZoneID: d.DNS.HostedZoneID, ZoneName: d.DNS.ZoneName}
+}
+
+// DayPoint is one day of the daily series.
+type DayPoint struct {
+	Day     store.Day `json:"day"`
+	Reports int       `json:"reports"`
+	Success int64     `json:"success"`
+	Failure int64     `json:"failure"`
+}
+
+// PolicyInfo is the policy as deployed.
+type PolicyInfo struct {
+	URL  string `json:"url"`
+	ID   string `json:"id"`
+	Text string `json:"text"`
+}
+
+// DNSRecord is one record the deployment publishes (or prints, for
+// external DNS).
+type DNSRecord struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Value string `json:"value"`
+	Note  string `json:"note,omitempty"`
+}
+
+// ReportList is a page of the filtered report list.
+type ReportList struct {
+	Filter ReportFilter `json:"filter"`
+	// Total is the number of reports matching the filter.
+	Total   int         `json:"total"`
+	Reports []ReportRow `json:"reports"`
+}
+
+// ReportRow is one report of the list. Success and Failure are summed over
+// the domains listed (those of the filter).
+type ReportRow struct {
+	Key              string              `json:"key"`
+	Organization     string              `json:"organization"`
+	OrganizationName string              `json:"organization_name"`
+	ReportID         string              `json:"report_id"`
+	Day              store.Day           `json:"day"`
+	Start            time.Time           `json:"start"`
+	End              time.Time           `json:"end"`
+	Domains          []string            `json:"domains"`
+	Success          int64               `json:"success"`
+	Failure          int64               `json:"failure"`
+	ResultTypes      []tlsrpt.ResultType `json:"result_types"`
+	Sample           bool                `json:"sample"`
+}
+
+// ReportView is one stored report.
+type ReportView struct {
+	// Report is the stored record (package store's JSON form).
+	Report store.Report `json:"report"`
+	Sample bool         `json:"sample"`
+	// Normalized is the raw body parsed and written back in the form of
+	// RFC 8460 §4.4 (UTC dates, canonical IPs, lower-case names); null
+	// when the stored body no longer parses (ParseError says why).
+	Normalized json.RawMessage `json:"normalized"`
+	ParseError string          `json:"parse_error,omitempty"`
+	RawURL     string          `json:"raw_url"`
+	parsed     *tlsrpt.Report
+}
+
+// model computes what the pages and the API show from the store.
+type model struct {
+	cfg      *config.Config
+	st       Store
+	ruaHTTPS string
+	now      func() time.Time
+
+	sampleMu    sync.Mutex
+	sampleUntil time.Time
+	sampleSeen  bool
+}
+
+// workers bounds the store reads run at once.
+const workers = 8
+
+// eachDomain runs fn for every domain, at most workers at once, and
+// returns the first error.
+func eachDomain(ctx context.Context, domains []config.Domain, fn func(ctx context.Context, i int, d config.Domain) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, workers)
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for i, d := range domains {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if ctx.Err() != nil {
+				return
+			}
+			if err := fn(ctx, i, d); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+func (m *model) today() store.Day { return store.DayOf(m.now()) }
+
+// last returns the latest check of domain, nil when none.
+func (m *model) last(ctx context.Context, domain string) (*checker.Result, error) {
+	r, ok, err := m.st.Last(ctx, domain)
+	if err != nil {
+		return nil, fmt.Errorf("last check of %s: %w", domain, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return &r, nil
+}
+
+func (m *model) facts(ctx context.Context, domain string, r DayRange) ([]store.Fact, error) {
+	f, err := m.st.Facts(ctx, domain, r.From, r.To)
+	if err != nil {
+		return nil, fmt.Errorf("facts of %s: %w", domain, err)
+	}
+	return f, nil
+}
+
+// sampleTTL is how long the answer of hasSample is reused.
+const sampleTTL = time.Minute
+
+// sampleLookback is how far back hasSample looks for sample reports.
+const sampleLookback = 90
+
+// hasSample reports whether sample reports are stored (in the last
+// sampleLookback days of any domain).
+func (m *model) hasSample(ctx context.Context) (bool, error) {
+	m.sampleMu.Lock()
+	if time.Now().Before(m.sampleUntil) {
+		seen := m.sampleSeen
+		m.sampleMu.Unlock()
+		return seen, nil
+	}
+	m.sampleMu.Unlock()
+	r := lastDays(m.today(), sampleLookback)
+	var mu sync.Mutex
+	seen := false
+	err := eachDomain(ctx, m.cfg.Domains, func(ctx context.Context, _ int, d config.Domain) error {
+		mu.Lock()
+		done := seen
+		mu.Unlock()
+		if done {
+			return nil
+		}
+		facts, err := m.facts(ctx, d.Name, r)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(facts, isSampleFact) {
+			mu.Lock()
+			seen = true
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	m.noteSample(seen)
+	return seen, nil
+}
+
+func (m *model) noteSample(seen bool) {
+	m.sampleMu.Lock()
+	defer m.sampleMu.Unlock()
+	m.sampleSeen, m.sampleUntil = seen, time.Now().Add(sampleTTL) // the real clock: a cache
+}
+
+func isSampleFact(f store.Fact) bool { return sample.IsSample(f.OrganizationName, f.ReportID) }
+
+// overview reads the last 30 days of every domain and its latest check.
+func (m *model) overview(ctx context.Context) (*Overview, error) {
+	now := m.now()
+	today := store.DayOf(now)
+	w7, w30 := lastDays(today, 7), lastDays(today, 30)
+	o := &Overview{Organization: m.cfg.Organization, GeneratedAt: now.UTC(), Today: today,
+		Domains:   make([]DomainStatus, len(m.cfg.Domains)),
+		Last7Days: Window{DayRange: w7}, Last30Days: Window{DayRange: w30}}
+	sampleSeen := make([]bool, len(m.cfg.Domains))
+	err := eachDomain(ctx, m.cfg.Domains, func(ctx context.Context, i int, d config.Domain) error {
+		facts, err := m.facts(ctx, d.Name, w30)
+		if err != nil {
+			return err
+		}
+		chk, err := m.last(ctx, d.Name)
+		if err != nil {
+			return err
+		}
+		s := DomainStatus{Domain: d.Name, Mode: d.Policy.Mode, DNS: dnsOf(d).Kind,
+			Certificate: certificateOf(chk, d.PolicyHost(), now),
+			Readiness:   readinessOf(d.Policy.Mode, chk),
+			Last7Days:   Window{DayRange: w7}, Last30Days: Window{DayRange: w30}}
+		if chk != nil {
+			s.Check = summarizeCheck(*chk)
+		}
+		for _, f := range facts {
+			s.Last7Days.add(f)
+			s.Last30Days.add(f)
+		}
+		s.Last7Days.finish()
+		s.Last30Days.finish()
+		o.Domains[i] = s
+		sampleSeen[i] = slices.ContainsFunc(facts, isSampleFact)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range o.Domains {
+		for _, p := range []struct{ sum, w *Window }{{&o.Last7Days, &s.Last7Days}, {&o.Last30Days, &s.Last30Days}} {
+			p.sum.Reports += p.w.Reports
+			p.sum.Success += p.w.Success
+			p.sum.Failure += p.w.Failure
+		}
+	}
+	o.Last7Days.finish()
+	o.Last30Days.finish()
+	if slices.Contains(sampleSeen, true) {
+		o.SampleData = true
+		m.noteSample(true)
+	} else if o.SampleData, err = m.hasSample(ctx); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// domain reads the domain page of d over r.
+func (m *model) domain(ctx context.Context, d config.Domain, r DayRange) (*DomainDetail, error) {
+	facts, err := m.facts(ctx, d.Name, r)
+	if err != nil {
+		return nil, err
+	}
+	chk, err := m.last(ctx, d.Name)
+	if err != nil {
+		return nil, err
+	}
+	sum := store.Summarize(d.Name, r.From, r.To, facts)
+	dd := &DomainDetail{
+		Domain: d.Name, Mode: d.Policy.Mode, DNS: dnsOf(d), DayRange: r,
+		Totals:         Window{DayRange: r},
+		ByResultType:   sum.ByResultType,
+		ByOrganization: sum.ByOrganization,
+		ByMXHost:       sum.ByMXHost,
+		ByReceivingIP:  sum.ByReceivingIP,
+		BySendingIP:    sum.BySendingIP,
+		Check:          chk,
+		Certificate:    certificateOf(chk, d.PolicyHost(), m.now()),
+		Readiness:      readinessOf(d.Policy.Mode, chk),
+		Policy: PolicyInfo{URL: "https://" + d.PolicyHost() + "/.well-known/mta-sts.txt",
+			ID: d.Policy.ID(), Text: d.PolicyText()},
+		Records: m.records(d),
+	}
+	byDay := make(map[store.Day]*DayPoint, r.Days())
+	dd.Daily = make([]DayPoint, r.Days())
+	for i := range dd.Daily {
+		dd.Daily[i].Day = r.From.AddDays(i)
+		byDay[dd.Daily[i].Day] = &dd.Daily[i]
+	}
+	for _, f := range facts {
+		dd.Totals.add(f)
+		if p := byDay[f.Day]; p != nil {
+			p.Reports++
+			p.Success += f.Success
+			p.Failure += f.Failure
+		}
+	}
+	dd.Totals.finish()
+	if dd.SampleData, err = m.hasSample(ctx); err != nil {
+		return nil, err
+	}
+	return dd, nil
+}
+
+// records are the DNS records published for d.
+func (m *model) records(d config.Domain) []DNSRecord {
+	tr := DNSRecord{Name: "_smtp._tls." + d.Name, Type: "TXT", Value: m.cfg.TLSRPTRecord(m.ruaHTTPS).String()}
+	if m.cfg.Reporting.HTTPS && m.ruaHTTPS == "" {
+		tr.Note = "the deployment also lists its https report endpoint first"
+	}
+	alias := DNSRecord{Name: d.PolicyHost(), Type: "A, AAAA", Value: "alias of the CloudFront distribution"}
+	if d.DNS.External {
+		alias = DNSRecord{Name: d.PolicyHost(), Type: "CNAME", Value: "the CloudFront distribution's domain name",
+			Note: "external DNS: create these records yourself (ststack prints them at deploy)"}
+	}
+	return []DNSRecord{
+		{Name: "_mta-sts." + d.Name, Type: "TXT", Value: d.STSRecord().String()},
+		tr,
+		alias,
+	}
+}
+
+// reports lists the reports matching f.
+func (m *model) reports(ctx context.Context, f ReportFilter) (*ReportList, error) {
+	domains := m.cfg.Domains
+	if f.Domain != "" {
+		d, _ := m.cfg.Domain(f.Domain)
+		domains = []config.Domain{d}
+	}
+	all := make([][]store.Fact, len(domains))
+	err := eachDomain(ctx, domains, func(ctx context.Context, i int, d config.Domain) error {
+		facts, err := m.facts(ctx, d.Name, f.DayRange)
+		all[i] = facts
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows := map[string]*ReportRow{}
+	types := map[string]map[tlsrpt.ResultType]bool{}
+	for _, facts := range all {
+		for _, fa := range facts {
+			r := rows[fa.ReportKey]
+			if r == nil {
+				r = &ReportRow{Key: fa.ReportKey, Organization: fa.Organization, OrganizationName: fa.OrganizationName,
+					ReportID: fa.ReportID, Day: fa.Day, Start: fa.Start, End: fa.End,
+					Sample: isSampleFact(fa), ResultTypes: []tlsrpt.ResultType{}}
+				rows[fa.ReportKey] = r
+				types[fa.ReportKey] = map[tlsrpt.ResultType]bool{}
+			}
+			r.Domains = append(r.Domains, fa.Domain)
+			r.Success += fa.Success
+			r.Failure += fa.Failure
+			for _, fc := range fa.Failures {
+				if fc.Count > 0 {
+					types[fa.ReportKey][fc.ResultType] = true
+				}
+			}
+		}
+	}
+	l := &ReportList{Filter: f, Reports: []ReportRow{}}
+	var keep []*ReportRow
+	for key, r := range rows {
+		for t := range types[key] {
+			r.ResultTypes = append(r.ResultTypes, t)
+		}
+		slices.Sort(r.ResultTypes)
+		slices.Sort(r.Domains)
+		switch {
+		case f.FailuresOnly && r.Failure == 0,
+			f.Organization != "" && !strings.Contains(r.Organization, f.Organization),
+			f.ResultType != "" && !types[key][tlsrpt.ResultType(f.ResultType)]:
+			continue
+		}
+		keep = append(keep, r)
+	}
+	slices.SortFunc(keep, func(a, b *ReportRow) int {
+		return cmp.Or(b.Start.Compare(a.Start), cmp.Compare(a.Organization, b.Organization), cmp.Compare(a.Key, b.Key))
+	})
+	l.Total = len(keep)
+	for _, r := range keep[min(f.Offset, len(keep)):min(f.Offset+f.Limit, len(keep))] {
+		l.Reports = append(l.Reports, *r)
+	}
+	return l, nil
+}
+
+// report reads one report, its record and its raw body parsed again.
+func (m *model) report(ctx context.Context, key string) (*ReportView, error) {
+	rec, err := m.st.Report(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	v := &ReportView{Report: rec, Sample: sample.IsSample(rec.OrganizationName, rec.ReportID),
+		RawURL: apiPrefix + "/reports/" + key + "/raw"}
+	raw, err := m.st.Raw(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	p, err := tlsrpt.ParseReport(raw, tlsrpt.DefaultLimits())
+	if err != nil {
+		v.ParseError = err.Error()
+		return v, nil
+	}
+	js, err := p.JSON()
+	if err != nil {
+		v.ParseError = err.Error()
+		return v, nil
+	}
+	v.Normalized, v.parsed = js, p
+	return v, nil
+}
