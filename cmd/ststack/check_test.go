@@ -137,6 +137,11 @@ func TestCheckJSON(t *testing.T) {
 			Findings  []struct {
 				Severity, Code, Subject, Message, Remedy string
 			} `json:"findings"`
+			Certificate *struct {
+				Host      string    `json:"host"`
+				NotBefore time.Time `json:"not_before"`
+				NotAfter  time.Time `json:"not_after"`
+			} `json:"certificate"`
 		} `json:"results"`
 		Errors   *int `json:"errors"`
 		Warnings *int `json:"warnings"`
@@ -150,6 +155,12 @@ func TestCheckJSON(t *testing.T) {
 	r0, r1 := got.Results[0], got.Results[1]
 	if r0.Domain != "good.test" || len(r0.Findings) != 0 || r0.Mode != "enforce" || !r0.CheckedAt.Equal(checkNow) {
 		t.Errorf("good.test: %+v", r0)
+	}
+	// checktest.World.Serve issues the policy host's certificate for 90 days
+	// from a month before the check.
+	if c := r0.Certificate; c == nil || c.Host != "mta-sts.good.test" ||
+		!c.NotBefore.Equal(checkNow.AddDate(0, -1, 0)) || !c.NotAfter.Equal(checkNow.AddDate(0, 0, 90)) {
+		t.Errorf("good.test certificate %+v", c)
 	}
 	if r1.Domain != "bad.test" || len(r1.Findings) != 1 {
 		t.Fatalf("bad.test: %+v", r1)

@@ -105,6 +105,37 @@ func (d *Deployment) addReports() {
 		DestinationArn: accessLogs.LogGroupArn(),
 		Format:         jsii.String(accessLogFormat),
 	})
+	d.addStoreOutputs()
+}
+
+// Outputs of the main stack that ststack dashboard --aws reads
+// (cmd/ststack/dashboard.go looks them up by these names: never rename one).
+const (
+	OutputReportsBucket  = "ReportsBucket"
+	OutputReportsTable   = "ReportsTable"
+	OutputReportEndpoint = "ReportEndpoint"
+)
+
+// addStoreOutputs names the report store and the https rua in outputs, so
+// that the dashboard finds them without listing the stack's resources.
+func (d *Deployment) addStoreOutputs() {
+	s := d.Main
+	awscdk.NewCfnOutput(s, jsii.String(OutputReportsBucket), &awscdk.CfnOutputProps{
+		Description: jsii.String("S3 bucket of the raw TLS reports (read by ststack dashboard --aws)"),
+		Value:       d.bucket.BucketName(),
+	})
+	awscdk.NewCfnOutput(s, jsii.String(OutputReportsTable), &awscdk.CfnOutputProps{
+		Description: jsii.String("DynamoDB table of the report facts and check results (read by ststack dashboard --aws)"),
+		Value:       d.table.TableName(),
+	})
+	if d.Config.Reporting.HTTPS {
+		// Only a published https rua: the dashboard shows it in the
+		// _smtp._tls record it expects.
+		awscdk.NewCfnOutput(s, jsii.String(OutputReportEndpoint), &awscdk.CfnOutputProps{
+			Description: jsii.String("The https rua where TLS reports are posted (read by ststack dashboard --aws)"),
+			Value:       jsii.String(d.ruaHTTPS),
+		})
+	}
 }
 
 // accessLogFormat is one JSON object per request; no body, no headers.

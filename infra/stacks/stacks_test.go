@@ -586,6 +586,55 @@ func TestOutputs(t *testing.T) {
 	}
 }
 
+// TestStoreOutputs: ststack dashboard --aws finds the report store and the
+// https rua in the outputs ReportsBucket, ReportsTable and ReportEndpoint
+// (the names cmd/ststack/dashboard.go looks up), the last only when the
+// https rua is published.
+func TestStoreOutputs(t *testing.T) {
+	for _, cfgPath := range []string{exampleConfig, probeConfig, mailRuleSetConfig} {
+		t.Run(filepath.Base(cfgPath), func(t *testing.T) {
+			s := synth(t, cfgPath)
+			outs := s.mainJSON["Outputs"].(map[string]any)
+			for _, tc := range []struct {
+				name string
+				want any // nil: no such output
+			}{
+				{"ReportsBucket", m{"Ref": logicalID(t, s.d.bucket)}},
+				{"ReportsTable", m{"Ref": logicalID(t, s.d.table)}},
+				{"ReportEndpoint", func() any {
+					if !s.d.Config.Reporting.HTTPS {
+						return nil
+					}
+					return resolved(t, s.d.Main, jsii.String(s.d.ruaHTTPS))
+				}()},
+			} {
+				o, ok := outs[tc.name].(map[string]any)
+				if tc.want == nil {
+					if ok {
+						t.Errorf("output %s %v without an https rua", tc.name, o)
+					}
+					continue
+				}
+				if !ok {
+					t.Errorf("no output %s", tc.name)
+					continue
+				}
+				if !jsonEqual(o["Value"], tc.want) {
+					t.Errorf("output %s = %v, want %v", tc.name, o["Value"], tc.want)
+				}
+				if d := str(o["Description"]); !strings.Contains(d, "ststack dashboard --aws") {
+					t.Errorf("output %s: description %q does not say who reads it", tc.name, d)
+				}
+			}
+			rua, _ := outs["RuaHttps"].(map[string]any)
+			ep, _ := outs["ReportEndpoint"].(map[string]any)
+			if !jsonEqual(ep["Value"], rua["Value"]) {
+				t.Errorf("ReportEndpoint %v differs from RuaHttps %v", ep["Value"], rua["Value"])
+			}
+		})
+	}
+}
+
 func TestNag(t *testing.T) {
 	for _, cfgPath := range []string{exampleConfig, probeConfig} {
 		t.Run(filepath.Base(cfgPath), func(t *testing.T) {

@@ -155,6 +155,33 @@ type Result struct {
 	// else the one served; empty when neither is known.
 	Mode     mtasts.Mode `json:"mode,omitempty"`
 	Findings []Finding   `json:"findings"`
+	// Certificate is the certificate the policy host mta-sts.<domain>
+	// presented, valid or not (the findings judge it); nil when the check
+	// got no certificate from it (no policy fetched, host unreachable).
+	// Results stored before the field existed read back without it.
+	Certificate *CertInfo `json:"certificate,omitempty"`
+}
+
+// CertInfo is what a check records of the certificate of a host.
+type CertInfo struct {
+	// Host is the name the certificate was checked for.
+	Host string `json:"host"`
+	// NotBefore and NotAfter bound the certificate's validity period, in UTC.
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+}
+
+// DaysLeft is the number of whole days from now until the certificate
+// expires, rounded down: 0 on its last day, negative once expired. For a
+// valid certificate it is the number the cert-expiring finding gives.
+func (c CertInfo) DaysLeft(now time.Time) int {
+	const day = 24 * time.Hour
+	d := c.NotAfter.Sub(now)
+	n := d / day
+	if d%day < 0 {
+		n--
+	}
+	return int(n)
 }
 
 // Count returns the number of findings of severity s.

@@ -56,6 +56,8 @@ func TestResultJSONRoundTrip(t *testing.T) {
 			{SeverityError, CodeMXNotCovered, "mx.example.net", "MX host … matches no pattern", "add mx: mx.example.net"},
 			{SeverityInfo, CodeNotReady, "", "not ready", ""},
 		},
+		Certificate: &CertInfo{Host: "mta-sts.example.com",
+			NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2026, 4, 1, 23, 59, 59, 0, time.UTC)},
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -63,7 +65,8 @@ func TestResultJSONRoundTrip(t *testing.T) {
 	}
 	// The field names are a documented, stable interface.
 	for _, field := range []string{`"domain":`, `"checked_at":`, `"mode":`, `"findings":`, `"severity":"error"`,
-		`"code":"mx-not-covered"`, `"subject":`, `"message":`, `"remedy":`} {
+		`"code":"mx-not-covered"`, `"subject":`, `"message":`, `"remedy":`,
+		`"certificate":{"host":"mta-sts.example.com","not_before":"2026-01-01T00:00:00Z","not_after":"2026-04-01T23:59:59Z"}`} {
 		if !strings.Contains(string(b), field) {
 			t.Errorf("JSON %s lacks %s", b, field)
 		}
@@ -74,6 +77,19 @@ func TestResultJSONRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, r) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", back, r)
+	}
+	// A result without a certificate (none presented, or stored before the
+	// field existed) has none in JSON and reads back without one.
+	r.Certificate = nil
+	if b, err = json.Marshal(r); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `"certificate"`) {
+		t.Errorf("JSON %s has a certificate", b)
+	}
+	back = Result{}
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, r) {
+		t.Errorf("round trip without certificate: %v\n got %+v\nwant %+v", err, back, r)
 	}
 	if err := json.Unmarshal([]byte(`{"findings":[{"severity":"bad"}]}`), &back); err == nil {
 		t.Error("unknown severity accepted")

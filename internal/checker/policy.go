@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -78,6 +79,7 @@ func (r *run) fetchPolicy(ctx context.Context) (body []byte, ok bool) {
 	if err != nil {
 		var ce *certError
 		if errors.As(err, &ce) {
+			r.recordCert(ce.rep.leaf, host)
 			for _, f := range certFindings(ce.rep, host, policyCertCodes, r.now, certRemedy(r.t)) {
 				r.add(f)
 			}
@@ -92,6 +94,7 @@ func (r *run) fetchPolicy(ctx context.Context) (body []byte, ok bool) {
 	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
 		// VerifyConnection passed it: only its expiry can be worth a word.
 		leaf := resp.TLS.PeerCertificates[0]
+		r.recordCert(leaf, host)
 		rep := certReport{leaf: leaf, daysLeft: daysLeft(leaf, r.now)}
 		for _, f := range certFindings(rep, host, policyCertCodes, r.now, certRemedy(r.t)) {
 			r.add(f)
@@ -137,6 +140,15 @@ func (r *run) fetchPolicy(ctx context.Context) (body []byte, ok bool) {
 		return nil, false
 	}
 	return body, true
+}
+
+// recordCert keeps the validity period of the certificate leaf (nil: none)
+// that host presented in the result.
+func (r *run) recordCert(leaf *x509.Certificate, host string) {
+	if leaf == nil {
+		return
+	}
+	r.res.Certificate = &CertInfo{Host: host, NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC()}
 }
 
 func tooLarge(u string, n int64) Finding {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/store"
@@ -60,6 +61,11 @@ func TestAPIOverview(t *testing.T) {
 		if d.Check == nil || !d.Check.CheckedAt.Equal(chk.CheckedAt) || d.Check.Errors != chk.Count(checker.SeverityError) {
 			t.Errorf("%s: check %+v, want from %+v", d.Domain, d.Check, chk)
 		}
+		// The days left are counted from now to the stored expiry.
+		if c := chk.Certificate; c == nil || d.Certificate.DaysLeft == nil || *d.Certificate.DaysLeft != c.DaysLeft(fixtureNow) ||
+			d.Certificate.Expires != c.NotAfter.Format(time.DateOnly) {
+			t.Errorf("%s: certificate %+v, stored %+v", d.Domain, d.Certificate, c)
+		}
 	}
 	if o.Last30Days.Reports != all30.reports || o.Last30Days.Success != all30.success || o.Last30Days.Failure != all30.failure ||
 		o.Last7Days.Success != all7.success || o.Last7Days.Failure != all7.failure {
@@ -74,10 +80,11 @@ func TestAPIOverview(t *testing.T) {
 		d.Readiness.Status != ReadyEnforced || d.Last30Days.Failure == 0 {
 		t.Errorf("example.org: %+v", d)
 	}
-	// mail.example.com's certificate expires 12 days after the check, on
-	// 2024-04-08: 10 whole days after fixtureNow counted to that day's start.
+	// mail.example.com's certificate expires 12 days after the check
+	// (2024-03-27 23:00), at 2024-04-08 23:00: 11 whole days and 11 hours
+	// after fixtureNow.
 	if d := byName["mail.example.com"]; d.Certificate.Status != CertExpiring || d.Certificate.DaysLeft == nil ||
-		*d.Certificate.DaysLeft != 10 || d.Certificate.Expires != "2024-04-08" || d.Check.Status != StatusWarning {
+		*d.Certificate.DaysLeft != 11 || d.Certificate.Expires != "2024-04-08" || d.Check.Status != StatusWarning {
 		t.Errorf("mail.example.com: %+v %+v", d.Certificate, d.Check)
 	}
 	if d := byName["example.com"]; d.Readiness.Status != ReadyYes || d.Certificate.Status != CertOK || d.Check.Status != StatusOK {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -130,50 +129,83 @@ const (
 // mta-sts.<domain>.
 type Certificate struct {
 	Status string `json:"status"`
-	// DaysLeft counts whole days from now until expiry when the check
-	// gave the date (an expiring or expired certificate); null otherwise.
+	// DaysLeft counts whole days from now until the certificate expires,
+	// rounded down (negative once expired), when the check recorded the
+	// certificate; null otherwise.
 	DaysLeft *int `json:"days_left"`
-	// Expires is the expiry day when known.
+	// Expires is the UTC day the certificate expires when known.
 	Expires string `json:"expires,omitempty"`
 	Message string `json:"message"`
 }
 
-var dateRE = regexp.MustCompile(`\b(\d{4}-\d{2}-\d{2})\b`)
-
-// certificateOf reads the certificate findings of the latest check r (nil:
-// none) at time now. The checker reports a date only when a certificate
-// expires within checker.CertWarnDays days or has expired; it is the last
-// YYYY-MM-DD of the finding's message.
+// certificateOf reads what the latest check r (nil: none) says of the
+// certificate of host, at time now. The status is the check's verdict, from
+// its findings about host; the days left count from now to the expiry the
+// check recorded (checker.Result.Certificate).
 func certificateOf(r *checker.Result, host string, now time.Time) Certificate {
 	if r == nil {
 		return Certificate{Status: CertUnknown, Message: "no check yet"}
 	}
+	c, judged := certVerdict(r, host)
+	if ci := r.Certificate; ci != nil && ci.Host == host {
+		n := ci.DaysLeft(now)
+		c.DaysLeft = &n
+		c.Expires = ci.NotAfter.UTC().Format(time.DateOnly)
+		if !judged {
+			c = Certificate{Status: CertOK, DaysLeft: &n, Expires: c.Expires, Message: "valid until " + c.Expires}
+		}
+		return c
+	}
+	if judged {
+		if c.Status == CertExpiring || c.Status == CertExpired {
+			legacyExpiry(&c, now)
+		}
+		return c
+	}
+	if r.Has(checker.CodePolicyFetchFailed) || r.Has(checker.CodeDomainNXDomain) || r.Has(checker.CodeDomainInvalid) {
+		return Certificate{Status: CertUnknown, Message: "the last check could not reach " + host}
+	}
+	// A result without the certificate and without a finding about it.
+	return Certificate{Status: CertOK, Message: fmt.Sprintf("valid, more than %d days left", checker.CertWarnDays)}
+}
+
+// certVerdict is the status the first cert-* finding of r about host gives,
+// with its message; judged is false when r has none.
+func certVerdict(r *checker.Result, host string) (c Certificate, judged bool) {
 	for _, f := range r.Findings {
 		if f.Subject != "" && f.Subject != host {
 			continue
 		}
 		switch f.Code {
-		case checker.CodeCertExpired, checker.CodeCertExpiring:
-			c := Certificate{Status: CertExpiring, Message: f.Message}
-			if f.Code == checker.CodeCertExpired {
-				c.Status = CertExpired
-			}
-			if m := dateRE.FindAllString(f.Message, -1); len(m) > 0 {
-				if t, err := time.Parse(time.DateOnly, m[len(m)-1]); err == nil {
-					c.Expires = m[len(m)-1]
-					n := int(math.Floor(t.Sub(now).Hours() / 24))
-					c.DaysLeft = &n
-				}
-			}
-			return c
+		case checker.CodeCertExpiring:
+			return Certificate{Status: CertExpiring, Message: f.Message}, true
+		case checker.CodeCertExpired:
+			return Certificate{Status: CertExpired, Message: f.Message}, true
 		case checker.CodeCertNameMismatch, checker.CodeCertUntrusted:
-			return Certificate{Status: CertInvalid, Message: f.Message}
+			return Certificate{Status: CertInvalid, Message: f.Message}, true
 		}
 	}
-	if r.Has(checker.CodePolicyFetchFailed) || r.Has(checker.CodeDomainNXDomain) || r.Has(checker.CodeDomainInvalid) {
-		return Certificate{Status: CertUnknown, Message: "the last check could not reach " + host}
+	return Certificate{}, false
+}
+
+// legacyDateRE finds the expiry date in the message of a cert-expiring or
+// cert-expired finding: its last YYYY-MM-DD.
+var legacyDateRE = regexp.MustCompile(`\b(\d{4}-\d{2}-\d{2})\b`)
+
+// legacyExpiry sets the expiry of c from its message, for a check result
+// stored before the checker recorded certificates: the day the message
+// names, counted from its start.
+func legacyExpiry(c *Certificate, now time.Time) {
+	m := legacyDateRE.FindAllString(c.Message, -1)
+	if len(m) == 0 {
+		return
 	}
-	return Certificate{Status: CertOK, Message: fmt.Sprintf("valid, more than %d days left", checker.CertWarnDays)}
+	t, err := time.Parse(time.DateOnly, m[len(m)-1])
+	if err != nil {
+		return
+	}
+	n := checker.CertInfo{NotAfter: t}.DaysLeft(now)
+	c.DaysLeft, c.Expires = &n, m[len(m)-1]
 }
 
 // Readiness statuses.

@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,32 +15,66 @@ import (
 func TestCertificateOf(t *testing.T) {
 	now := time.Date(2024, 3, 28, 12, 0, 0, 0, time.UTC)
 	const host = "mta-sts.example.com"
-	res := func(fs ...checker.Finding) *checker.Result {
-		return &checker.Result{Domain: "example.com", CheckedAt: now, Findings: fs}
+	cert := func(notBefore, notAfter time.Time) *checker.CertInfo {
+		return &checker.CertInfo{Host: host, NotBefore: notBefore, NotAfter: notAfter}
+	}
+	res := func(c *checker.CertInfo, fs ...checker.Finding) *checker.Result {
+		return &checker.Result{Domain: "example.com", CheckedAt: now.Add(-time.Hour), Findings: fs, Certificate: c}
 	}
 	f := func(sev checker.Severity, code checker.Code, subject, msg string) checker.Finding {
 		return checker.Finding{Severity: sev, Code: code, Subject: subject, Message: msg}
 	}
+	issued := now.AddDate(0, -2, 0)
+	valid := cert(issued, time.Date(2024, 6, 30, 23, 59, 59, 0, time.UTC)) // 94 days, 11:59:59 left
 	tests := []struct {
 		name    string
 		r       *checker.Result
 		status  string
 		days    int // -1000: nil
 		expires string
+		shown   string
 	}{
-		{"no check", nil, CertUnknown, -1000, ""},
-		{"healthy", res(), CertOK, -1000, ""},
-		{"news only", res(f(checker.SeverityInfo, checker.CodeReadyToEnforce, "", "ready")), CertOK, -1000, ""},
-		{"expiring", res(f(checker.SeverityWarning, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 12 days (2024-04-09)")), CertExpiring, 11, "2024-04-09"},
-		{"expiring tomorrow", res(f(checker.SeverityError, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 0 days (2024-03-29)")), CertExpiring, 0, "2024-03-29"},
-		{"expired", res(f(checker.SeverityError, checker.CodeCertExpired, host, "certificate of "+host+" expired on 2024-03-20")), CertExpired, -9, "2024-03-20"},
-		{"expiring, no date", res(f(checker.SeverityWarning, checker.CodeCertExpiring, host, "soon")), CertExpiring, -1000, ""},
-		{"untrusted", res(f(checker.SeverityError, checker.CodeCertUntrusted, host, "not trusted")), CertInvalid, -1000, ""},
-		{"wrong name", res(f(checker.SeverityError, checker.CodeCertNameMismatch, host, "for other.example")), CertInvalid, -1000, ""},
-		{"unreachable", res(f(checker.SeverityError, checker.CodePolicyFetchFailed, "", "refused")), CertUnknown, -1000, ""},
+		{"no check", nil, CertUnknown, -1000, "", "–"},
+		// The check recorded the certificate: its days, whatever the findings say.
+		{"healthy", res(valid), CertOK, 94, "2024-06-30", "94 days"},
+		{"news only", res(valid, f(checker.SeverityInfo, checker.CodeReadyToEnforce, "", "ready")), CertOK, 94, "2024-06-30", "94 days"},
+		{"expiring", res(cert(issued, time.Date(2024, 4, 9, 11, 0, 0, 0, time.UTC)),
+			f(checker.SeverityWarning, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 12 days (2024-04-09)")),
+			CertExpiring, 11, "2024-04-09", "11 days"},
+		{"expiring today", res(cert(issued, now.Add(3*time.Hour)),
+			f(checker.SeverityError, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 0 days (2024-03-28)")),
+			CertExpiring, 0, "2024-03-28", "0 days"},
+		{"expiring tomorrow", res(cert(issued, now.Add(30*time.Hour)),
+			f(checker.SeverityError, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 1 days (2024-03-29)")),
+			CertExpiring, 1, "2024-03-29", "1 day"},
+		{"expired", res(cert(issued, time.Date(2024, 3, 20, 8, 0, 0, 0, time.UTC)),
+			f(checker.SeverityError, checker.CodeCertExpired, host, "certificate of "+host+" expired on 2024-03-20")),
+			CertExpired, -9, "2024-03-20", "expired 9 days ago"},
+		{"expired since the check", res(cert(issued, now.Add(-30*time.Minute)),
+			f(checker.SeverityError, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 0 days (2024-03-28)")),
+			CertExpiring, -1, "2024-03-28", "expired 1 day ago"},
+		{"not yet valid", res(cert(now.AddDate(0, 0, 2), now.AddDate(0, 3, 0)),
+			f(checker.SeverityError, checker.CodeCertExpired, host, "certificate of "+host+" is not valid before 2024-03-30T12:00:00Z")),
+			CertExpired, 92, "2024-06-28", "not yet valid"},
+		{"untrusted", res(valid, f(checker.SeverityError, checker.CodeCertUntrusted, host, "not trusted")), CertInvalid, 94, "2024-06-30", "94 days"},
+		{"wrong name", res(valid, f(checker.SeverityError, checker.CodeCertNameMismatch, host, "for other.example")), CertInvalid, 94, "2024-06-30", "94 days"},
 		{"an MX host's certificate is not the policy host's",
-			res(f(checker.SeverityError, checker.CodeSMTPCertExpired, "mx1.example.com", "expired on 2024-01-01")), CertOK, -1000, ""},
-		{"another subject", res(f(checker.SeverityError, checker.CodeCertExpired, "mta-sts.other.example", "expired on 2024-01-01")), CertOK, -1000, ""},
+			res(valid, f(checker.SeverityError, checker.CodeSMTPCertExpired, "mx1.example.com", "expired on 2024-01-01")), CertOK, 94, "2024-06-30", "94 days"},
+		{"another subject", res(valid, f(checker.SeverityError, checker.CodeCertExpired, "mta-sts.other.example", "expired on 2024-01-01")),
+			CertOK, 94, "2024-06-30", "94 days"},
+		{"another host's certificate", res(&checker.CertInfo{Host: "mta-sts.other.example", NotAfter: now.AddDate(0, 0, 5)}),
+			CertOK, -1000, "", "> 21 days"},
+		{"no certificate, unreachable", res(nil, f(checker.SeverityError, checker.CodePolicyFetchFailed, "", "refused")), CertUnknown, -1000, "", "–"},
+		{"certificate, policy 404", res(valid, f(checker.SeverityError, checker.CodePolicyStatus, "", "404")), CertOK, 94, "2024-06-30", "94 days"},
+		// Results stored before the checker recorded certificates: the
+		// date a finding names, counted from its start, else nothing.
+		{"older: healthy", res(nil), CertOK, -1000, "", "> 21 days"},
+		{"older: expiring", res(nil, f(checker.SeverityWarning, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 12 days (2024-04-09)")),
+			CertExpiring, 11, "2024-04-09", "11 days"},
+		{"older: expired", res(nil, f(checker.SeverityError, checker.CodeCertExpired, host, "certificate of "+host+" expired on 2024-03-20")),
+			CertExpired, -9, "2024-03-20", "expired 9 days ago"},
+		{"older: expiring, no date", res(nil, f(checker.SeverityWarning, checker.CodeCertExpiring, host, "soon")), CertExpiring, -1000, "", "–"},
+		{"older: untrusted", res(nil, f(checker.SeverityError, checker.CodeCertUntrusted, host, "not trusted")), CertInvalid, -1000, "", "–"},
 	}
 	for _, tc := range tests {
 		c := certificateOf(tc.r, host, now)
@@ -48,6 +84,9 @@ func TestCertificateOf(t *testing.T) {
 		}
 		if c.Status != tc.status || days != tc.days || c.Expires != tc.expires {
 			t.Errorf("%s: %s %d %q, want %s %d %q", tc.name, c.Status, days, c.Expires, tc.status, tc.days, tc.expires)
+		}
+		if got := formatDaysLeft(c); got != tc.shown {
+			t.Errorf("%s: shown as %q, want %q", tc.name, got, tc.shown)
 		}
 	}
 }
@@ -70,12 +109,20 @@ func TestCertificateFromChecker(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := c.Check(context.Background(), checker.Target{Domain: "example.test", Policy: &p})
+	// Shown as of the check: the number the checker's finding gives.
 	cert := certificateOf(&r, host, now)
-	if cert.Status != CertExpiring || cert.DaysLeft == nil || *cert.DaysLeft != 9 || cert.Expires != "2024-04-07" {
-		t.Fatalf("certificate %+v from findings %+v", cert, r.Findings)
+	if cert.Status != CertExpiring || cert.DaysLeft == nil || *cert.DaysLeft != 10 || cert.Expires != "2024-04-07" {
+		t.Fatalf("certificate %+v from %+v, findings %+v", cert, r.Certificate, r.Findings)
 	}
-	if got := formatDaysLeft(cert); got != "9 days" {
+	if !slices.ContainsFunc(r.Findings, func(f checker.Finding) bool { return strings.Contains(f.Message, "expires in 10 days") }) {
+		t.Errorf("the checker does not say 10 days: %+v", r.Findings)
+	}
+	if got := formatDaysLeft(cert); got != "10 days" {
 		t.Errorf("shown as %q", got)
+	}
+	// A day and two hours later: 8 whole days left.
+	if cert := certificateOf(&r, host, now.Add(26*time.Hour)); cert.DaysLeft == nil || *cert.DaysLeft != 8 {
+		t.Errorf("a day later: %+v", cert)
 	}
 }
 

@@ -298,6 +298,8 @@ func formatTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
+// formatDaysLeft shows the days to the expiry of c; without them, what the
+// check's verdict implies.
 func formatDaysLeft(c Certificate) string {
 	if c.DaysLeft == nil {
 		if c.Status == CertOK {
@@ -307,6 +309,8 @@ func formatDaysLeft(c Certificate) string {
 	}
 	n := *c.DaysLeft
 	switch {
+	case c.Status == CertExpired && n >= 0:
+		return "not yet valid"
 	case n < 0:
 		return fmt.Sprintf("expired %s ago", plural(-n, "day"))
 	case n == 1:

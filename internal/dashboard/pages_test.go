@@ -99,6 +99,18 @@ func TestPagesShowTheNumbers(t *testing.T) {
 			t.Errorf("%s: sessions shown %v, want %s", d.Name, m, formatInt(want.success+want.failure))
 		}
 	}
+	// The days to certificate expiry are those of the stored checks.
+	for _, chk := range f.checks {
+		want := fmt.Sprintf("%d days", chk.Certificate.DaysLeft(fixtureNow))
+		re := regexp.MustCompile(`(?s)<tr data-domain="` + regexp.QuoteMeta(chk.Domain) + `">.*?data-field="certificate"><span class="status cert-[a-z]+">([^<]*)<`)
+		if m := re.FindStringSubmatch(page); m == nil || m[1] != want {
+			t.Errorf("%s: certificate shown %v, want %q", chk.Domain, m, want)
+		}
+		_, body := f.get(t, "/domains/"+chk.Domain)
+		if !regexp.MustCompile(`id="domain-cert">` + want + `<`).Match(body) {
+			t.Errorf("%s: domain page does not show %q", chk.Domain, want)
+		}
+	}
 	_, body = f.get(t, "/domains/example.org?days=30")
 	page = string(body)
 	want := f.expect("example.org", "2024-02-28", "2024-03-28")

@@ -308,7 +308,8 @@ func failures(r *rand.Rand, rep reporter, n int, hosts []string, day store.Day) 
 // Checks returns a sample check result for each domain of cfg, as the
 // checker would have found on the last day of the data: the sts failures
 // of the reports, readiness for domains in mode testing (with the
-// thresholds of cfg.Checker) and a certificate that is about to expire.
+// thresholds of cfg.Checker), the certificate of every policy host and,
+// for one domain, a certificate about to expire.
 func Checks(cfg *config.Config, o Options) []checker.Result {
 	o = o.withDefaults()
 	p := newPlan(cfg)
@@ -347,9 +348,12 @@ func Checks(cfg *config.Config, o Options) []checker.Result {
 	checkedAt := last.Time().Add(23 * time.Hour)
 	out := make([]checker.Result, len(p.domains))
 	for i, d := range p.domains {
-		res := checker.Result{Domain: d.Name, CheckedAt: checkedAt, Mode: d.Policy.Mode, Findings: []checker.Finding{}}
+		res := checker.Result{Domain: d.Name, CheckedAt: checkedAt, Mode: d.Policy.Mode, Findings: []checker.Finding{},
+			Certificate: sampleCert(d.PolicyHost(), checkedAt, i)}
 		if i == p.expiring {
 			exp := checkedAt.AddDate(0, 0, 12)
+			res.Certificate.NotBefore = exp.AddDate(0, 0, -certLifetimeDays)
+			res.Certificate.NotAfter = exp
 			res.Findings = append(res.Findings, checker.Finding{
 				Severity: checker.SeverityWarning, Code: checker.CodeCertExpiring, Subject: d.PolicyHost(),
 				Message: fmt.Sprintf("%scertificate of %s expires in %d days (%s)", messagePrefix, d.PolicyHost(), 12, exp.Format(time.DateOnly)),
@@ -391,6 +395,18 @@ func Checks(cfg *config.Config, o Options) []checker.Result {
 		out[i] = res
 	}
 	return out
+}
+
+// certLifetimeDays is the validity period of an ACM certificate (13
+// months), as CloudFront serves the policy hosts' certificates.
+const certLifetimeDays = 395
+
+// sampleCert is the certificate the i-th domain's policy host presents at
+// checkedAt: issued 30 to 330 days before, so valid for more than
+// checker.CertWarnDays days still.
+func sampleCert(host string, checkedAt time.Time, i int) *checker.CertInfo {
+	from := checkedAt.Truncate(24*time.Hour).AddDate(0, 0, -30-(47*i)%300)
+	return &checker.CertInfo{Host: host, NotBefore: from, NotAfter: from.AddDate(0, 0, certLifetimeDays).Add(-time.Second)}
 }
 
 // typeList lists failed sessions by result type in result-type order.

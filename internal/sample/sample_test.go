@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -281,6 +282,24 @@ func TestChecks(t *testing.T) {
 			if !strings.HasPrefix(f.Message, "sample: ") {
 				t.Errorf("%s: finding %q not marked as sample", c.Domain, f.Message)
 			}
+		}
+		// Every policy host presents a certificate valid at the check; its
+		// days left are those of the cert-expiring finding, when there is one.
+		cert := c.Certificate
+		if cert == nil || cert.Host != d.PolicyHost() || cert.NotBefore.After(c.CheckedAt) || !cert.NotAfter.After(c.CheckedAt) {
+			t.Errorf("%s: certificate %+v at %v", c.Domain, cert, c.CheckedAt)
+			continue
+		}
+		days := cert.DaysLeft(c.CheckedAt)
+		expiring := slices.IndexFunc(c.Findings, func(f checker.Finding) bool { return f.Code == checker.CodeCertExpiring })
+		switch {
+		case expiring >= 0:
+			want := fmt.Sprintf("expires in %d days (%s)", days, cert.NotAfter.Format(time.DateOnly))
+			if f := c.Findings[expiring]; days >= checker.CertWarnDays || f.Subject != cert.Host || !strings.Contains(f.Message, want) {
+				t.Errorf("%s: finding %q, certificate %+v: want %q", c.Domain, f.Message, cert, want)
+			}
+		case days < checker.CertWarnDays:
+			t.Errorf("%s: %d days left without a cert-expiring finding", c.Domain, days)
 		}
 		switch d.Name {
 		case "example.org":

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Bounds", testBounds},
 		{"HostileIdentity", testHostileIdentity},
 		{"History", testHistory},
+		{"HistoryCertificate", testHistoryCertificate},
 		{"EmailVerdict", testEmailVerdict},
 	}
 	for _, tc := range tests {
@@ -441,6 +442,45 @@ func testHistory(t *testing.T, s Store) {
 		}
 		equal(t, "Last("+tc.domain+")", got, tc.want)
 	}
+}
+
+// testHistoryCertificate: the policy host's certificate of a check result
+// reads back as saved, and a result without one reads back without.
+func testHistoryCertificate(t *testing.T, s Store) {
+	ctx := context.Background()
+	at := time.Date(2024, 7, 1, 10, 0, 0, 0, time.UTC)
+	with := checker.Result{Domain: "example.com", CheckedAt: at, Mode: "enforce", Findings: []checker.Finding{
+		{Severity: checker.SeverityWarning, Code: checker.CodeCertExpiring, Subject: "mta-sts.example.com",
+			Message: "certificate of mta-sts.example.com expires in 12 days (2024-07-13)", Remedy: "renew"},
+	}, Certificate: &checker.CertInfo{Host: "mta-sts.example.com",
+		NotBefore: time.Date(2024, 4, 14, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2024, 7, 13, 23, 59, 59, 0, time.UTC)}}
+	without := checker.Result{Domain: "example.org", CheckedAt: at, Findings: []checker.Finding{
+		{Severity: checker.SeverityError, Code: checker.CodePolicyFetchFailed, Message: "timed out", Remedy: "serve it"},
+	}}
+	for _, r := range []checker.Result{with, without} {
+		if err := s.Save(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.Last(ctx, r.Domain)
+		if err != nil || !ok {
+			t.Fatalf("Last(%s): ok %v, %v", r.Domain, ok, err)
+		}
+		equal(t, "Last("+r.Domain+")", got, r)
+	}
+	// A later result replaces the certificate as Last, days and all.
+	later := with
+	later.CheckedAt = at.Add(24 * time.Hour)
+	later.Certificate = &checker.CertInfo{Host: "mta-sts.example.com",
+		NotBefore: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2024, 9, 29, 0, 0, 0, 0, time.UTC)}
+	later.Findings = []checker.Finding{}
+	if err := s.Save(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Last(ctx, "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "Last(example.com) after renewal", got, later)
 }
 
 // testEmailVerdict: the DKIM verdict of an e-mailed report is kept with its
