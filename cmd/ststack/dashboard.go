@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 
@@ -169,36 +168,6 @@ It listens on loopback only unless --allow-remote and a token are given.`)
 		fmt.Fprintf(env.stdout, "Open it with ?token=… once (the token of --token or $%s); API clients send Authorization: Bearer ….\n", dashboard.EnvToken)
 	}
 	return serveUntilDone(ctx, ln, h, log, env, "dashboard")
-}
-
-// serveUntilDone serves h on ln until ctx ends, then shuts down.
-func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, env *cliEnv, verb string) int {
-	hs := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: serveReadHeaderTimeout,
-		ReadTimeout:       serveReadTimeout,
-		WriteTimeout:      serveWriteTimeout,
-		IdleTimeout:       serveIdleTimeout,
-		MaxHeaderBytes:    serveMaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		fmt.Fprintf(env.stderr, "ststack %s: %v\n", verb, err)
-		return exitInvalid
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		fmt.Fprintf(env.stderr, "ststack %s: shutdown: %v\n", verb, err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(env.stderr, "ststack %s: %v\n", verb, err)
-	}
-	return exitOK
 }
 
 // Stack outputs the dashboard reads (the CDK app's names).

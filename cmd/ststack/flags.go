@@ -65,6 +65,22 @@ func parseArgs(fs *flag.FlagSet, args []string, env *cliEnv) ([]string, int) {
 	}
 }
 
+// parseSubcommand checks that args start with the subcommand sub (what
+// names the accepted subcommands in the error, e.g. "'parse' (or 'ingest')")
+// and parses the flags after it, as parseArgs does; a leading --help prints
+// the usage.
+func parseSubcommand(fs *flag.FlagSet, args []string, env *cliEnv, sub, what string) ([]string, int) {
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+		fs.SetOutput(env.stdout)
+		fs.Usage()
+		return nil, exitOK
+	}
+	if len(args) == 0 || args[0] != sub {
+		return nil, usageError(fs, env, "expected the subcommand %s", what)
+	}
+	return parseArgs(fs, args[1:], env)
+}
+
 // usageError prints a usage problem and the command's usage, and returns
 // exitUsage.
 func usageError(fs *flag.FlagSet, env *cliEnv, format string, a ...any) int {

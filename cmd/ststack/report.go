@@ -91,15 +91,7 @@ e-mail (detected from the content), and prints its normalised form.`)
 		return runReportIngest(ctx, args[1:], env)
 	}
 	// --- end report ingest ---
-	if len(args) == 0 || args[0] != "parse" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fs.SetOutput(env.stdout)
-			fs.Usage()
-			return exitOK
-		}
-		return usageError(fs, env, "expected the subcommand 'parse' (or 'ingest')")
-	}
-	pos, code := parseArgs(fs, args[1:], env)
+	pos, code := parseSubcommand(fs, args, env, "parse", "'parse' (or 'ingest')")
 	if code >= 0 {
 		return code
 	}

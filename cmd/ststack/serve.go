@@ -94,8 +94,19 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 		fmt.Fprintf(env.stderr, "ststack serve: %v\n", err)
 		return exitInvalid
 	}
+	printReady(env, cfg, ln.Addr().String(), *data)
+	// --- e-mailed reports: the <data>/inbox/ drop folder (report_ingest.go) ---
+	stopInbox := startInbox(ctx, cfg, srv.store, *data, log, env)
+	defer stopInbox()
+	// --- end inbox ---
+	return serveUntilDone(ctx, ln, srv, log, env, "serve")
+}
+
+// serveUntilDone serves h on ln until ctx ends, then shuts down gracefully;
+// serve and dashboard share it, with the limits above.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, env *cliEnv, verb string) int {
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           h,
 		ReadHeaderTimeout: serveReadHeaderTimeout,
 		ReadTimeout:       serveReadTimeout,
 		WriteTimeout:      serveWriteTimeout,
@@ -103,27 +114,21 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 		MaxHeaderBytes:    serveMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	printReady(env, cfg, ln.Addr().String(), *data)
-	// --- e-mailed reports: the <data>/inbox/ drop folder (report_ingest.go) ---
-	stopInbox := startInbox(ctx, cfg, srv.store, *data, log, env)
-	defer stopInbox()
-	// --- end inbox ---
-
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
-		fmt.Fprintf(env.stderr, "ststack serve: %v\n", err)
+		fmt.Fprintf(env.stderr, "ststack %s: %v\n", verb, err)
 		return exitInvalid
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		fmt.Fprintf(env.stderr, "ststack serve: shutdown: %v\n", err)
+		fmt.Fprintf(env.stderr, "ststack %s: shutdown: %v\n", verb, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(env.stderr, "ststack serve: %v\n", err)
+		fmt.Fprintf(env.stderr, "ststack %s: %v\n", verb, err)
 	}
 	return exitOK
 }

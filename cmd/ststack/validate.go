@@ -21,15 +21,7 @@ func runPolicy(ctx context.Context, args []string, env *cliEnv) int {
 	fs := newFlagSet(env, "policy validate", "[--json] FILE|-",
 		"Validates an MTA-STS policy file (RFC 8461 §3.2) and prints its errors and warnings.")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if len(args) == 0 || args[0] != "validate" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fs.SetOutput(env.stdout)
-			fs.Usage()
-			return exitOK
-		}
-		return usageError(fs, env, "expected the subcommand 'validate'")
-	}
-	pos, code := parseArgs(fs, args[1:], env)
+	pos, code := parseSubcommand(fs, args, env, "validate", "'validate'")
 	if code >= 0 {
 		return code
 	}
@@ -115,15 +107,7 @@ _smtp._tls TXT record (RFC 8460 §3). Without --kind, the kind is taken from
 the record's v= tag.`)
 	kind := fs.String("kind", "", "sts (_mta-sts) or tlsrpt (_smtp._tls); default: from the v= tag")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if len(args) == 0 || args[0] != "validate" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fs.SetOutput(env.stdout)
-			fs.Usage()
-			return exitOK
-		}
-		return usageError(fs, env, "expected the subcommand 'validate'")
-	}
-	pos, code := parseArgs(fs, args[1:], env)
+	pos, code := parseSubcommand(fs, args, env, "validate", "'validate'")
 	if code >= 0 {
 		return code
 	}
@@ -192,15 +176,7 @@ func runConfig(ctx context.Context, args []string, env *cliEnv) int {
 		`Validates the organisation file and prints, for every domain, the policy id
 and the DNS records ststack publishes (or that you create, for external DNS).`)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if len(args) == 0 || args[0] != "validate" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fs.SetOutput(env.stdout)
-			fs.Usage()
-			return exitOK
-		}
-		return usageError(fs, env, "expected the subcommand 'validate'")
-	}
-	pos, code := parseArgs(fs, args[1:], env)
+	pos, code := parseSubcommand(fs, args, env, "validate", "'validate'")
 	if code >= 0 {
 		return code
 	}
