@@ -195,6 +195,10 @@ func sizeString(n int64) string {
 
 var gzipReaders sync.Pool // *gzip.Reader, reused through Reset
 
+// maxTrustedHint is the largest output gunzip allocates on the word of the
+// gzip trailer alone; real reports are a few KB.
+const maxTrustedHint = 8 << 20
+
 // gunzip inflates data, reading at most max+1 bytes so that a gzip bomb costs
 // bounded memory and time.
 func gunzip(data []byte, max int64) ([]byte, error) {
@@ -234,16 +238,19 @@ func gunzip(data []byte, max int64) ([]byte, error) {
 	if isize >= 0 && isize <= 1032*int64(len(data)) {
 		capHint = isize + 1
 	}
+	// A large hint is not trusted with memory: the output is sized
+	// first, so that a bomb of members claiming up to max each costs
+	// none.
+	if capHint > maxTrustedHint {
+		return gunzipUnsized(data, zr, 0, max)
+	}
 	buf := make([]byte, 0, min(capHint, max+1))
 	for {
 		if len(buf) == cap(buf) {
-			if int64(len(buf)) > max {
-				return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "gzip input inflates to more than " + sizeString(max)}
-			}
-			// Grow by doubling, never beyond max+1.
-			grown := make([]byte, len(buf), min(2*int64(cap(buf))+512, max+1))
-			copy(grown, buf)
-			buf = grown
+			// More than the hint: several members (RFC 1952 §2.2),
+			// or a trailer that lies. Growing the buffer would cost
+			// up to twice the output, so size the rest first.
+			return gunzipUnsized(data, zr, int64(len(buf)), max)
 		}
 		n, err := zr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -256,6 +263,30 @@ func gunzip(data []byte, max int64) ([]byte, error) {
 	}
 	if int64(len(buf)) > max {
 		return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "gzip input inflates to more than " + sizeString(max)}
+	}
+	return buf, nil
+}
+
+// gunzipUnsized finishes gunzip when the output has no trusted size hint or
+// outgrew it after read bytes: it inflates the rest without keeping it, to
+// learn the size (refusing above max at no memory cost), then inflates data
+// again into a buffer of exactly that size. Memory is the output once; the
+// price, inflating twice, is paid only by inputs over maxTrustedHint or
+// whose trailer does not tell their size.
+func gunzipUnsized(data []byte, zr *gzip.Reader, read, max int64) ([]byte, error) {
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, max+1-read))
+	if read+n > max {
+		return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "gzip input inflates to more than " + sizeString(max)}
+	}
+	if err != nil {
+		return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
+	}
+	if err := zr.Reset(bytes.NewReader(data)); err != nil {
+		return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
+	}
+	buf := make([]byte, read+n)
+	if _, err := io.ReadFull(zr, buf); err != nil {
+		return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
 	}
 	return buf, nil
 }
