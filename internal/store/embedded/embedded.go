@@ -32,6 +32,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -59,9 +60,14 @@ const (
 
 // Store is the embedded report store. It is safe for concurrent use.
 type Store struct {
-	dir string
-	db  *bolt.DB
+	dir     string
+	db      *bolt.DB
+	writers atomic.Int32 // SaveReport calls writing to the database
 }
+
+// batchDelay is how long a report write waits for others to share its
+// transaction (and its fsyncs) when several are in flight.
+const batchDelay = 2 * time.Millisecond
 
 // Open opens (creating it if needed) the data directory dir. It fails when
 // another process has it open.
@@ -88,6 +94,7 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
+	db.MaxBatchDelay = batchDelay
 	return &Store{dir: dir, db: db}, nil
 }
 
@@ -131,7 +138,8 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (bool, error) {
 		}
 	}
 	var created bool
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	write := func(tx *bolt.Tx) error {
+		created = false // Batch may run this more than once
 		fb := tx.Bucket([]byte(bFacts))
 		for i, f := range e.Facts {
 			db, err := fb.CreateBucketIfNotExists([]byte(f.Domain))
@@ -148,7 +156,15 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (bool, error) {
 		}
 		created = true
 		return rb.Put(key, rec)
-	})
+	}
+	// A write alone commits at once; concurrent ones share a transaction
+	// and its fsyncs (bbolt Batch).
+	if s.writers.Add(1) > 1 {
+		err = s.db.Batch(write)
+	} else {
+		err = s.db.Update(write)
+	}
+	s.writers.Add(-1)
 	if err != nil {
 		return false, fmt.Errorf("embedded store: write report %s: %w", e.Report.Key, err)
 	}
