@@ -250,6 +250,7 @@ func (c *Checker) Check(ctx context.Context, t Target) Result {
 			"give the domain as an ASCII name (A-label, xn--…), for example example.com"})
 		return r.res
 	}
+	ctx = c.res.prefetch(ctx, domain) // the DNS questions of the check, asked at once
 	if !r.checkMX(ctx) {
 		return r.res
 	}

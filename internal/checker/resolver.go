@@ -60,6 +60,9 @@ func newResolver(addr string, timeout time.Duration) (*resolver, error) {
 // exchange asks the servers in turn until one answers with NOERROR or
 // NXDOMAIN. nxdomain reports the latter.
 func (r *resolver) exchange(ctx context.Context, name string, qtype uint16) (answer []dns.RR, nxdomain bool, err error) {
+	if p := prefetched(ctx); p != nil { // asked ahead by Check (prefetch.go)
+		return p.exchange(ctx, r, name, qtype)
+	}
 	q := new(dns.Msg)
 	q.SetQuestion(dns.Fqdn(name), qtype)
 	q.SetEdns0(1232, false)

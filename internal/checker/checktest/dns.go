@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -21,6 +22,7 @@ type DNS struct {
 
 	tb      testing.TB
 	queries atomic.Int64
+	latency atomic.Int64 // time.Duration each answer is held back
 
 	mu     sync.RWMutex
 	rrs    map[string][]dns.RR // by lower-case FQDN
@@ -110,9 +112,17 @@ func (d *DNS) SetRcode(name string, rcode int) {
 // Queries is the number of queries answered so far.
 func (d *DNS) Queries() int64 { return d.queries.Load() }
 
+// SetLatency makes the server wait l before sending each answer, as a
+// distant resolver would (0, the default: answer at once). Queries are
+// answered concurrently, so it delays each answer without serialising them.
+func (d *DNS) SetLatency(l time.Duration) { d.latency.Store(int64(l)) }
+
 // ServeDNS implements dns.Handler.
 func (d *DNS) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	d.queries.Add(1)
+	if l := time.Duration(d.latency.Load()); l > 0 {
+		time.Sleep(l)
+	}
 	m := new(dns.Msg)
 	m.SetReply(req)
 	m.RecursionAvailable = true
