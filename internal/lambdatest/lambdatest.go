@@ -149,8 +149,6 @@ func Start(t testing.TB, bootstrap string, env map[string]string) *RIE {
 	if err != nil {
 		t.Fatalf("lambdatest: %v", err)
 	}
-	ports := freePorts(t, 2)
-	emulator, runtimeAPI := ports[0], ports[1]
 	full := map[string]string{
 		"AWS_REGION":               "us-east-1",
 		"AWS_DEFAULT_REGION":       "us-east-1",
@@ -170,7 +168,27 @@ func Start(t testing.TB, bootstrap string, env map[string]string) *RIE {
 	for _, k := range keys {
 		environ = append(environ, k+"="+full[k])
 	}
+	// The ports are free when chosen, not when the emulator binds them:
+	// another process may take one in between. The emulator then exits,
+	// and it is started again on other ports.
+	for attempt := 1; ; attempt++ {
+		ports := freePorts(t, 2)
+		if r := launch(t, bin, bootstrap, environ, keys, ports[0], ports[1]); r != nil {
+			return r
+		}
+		if attempt == maxAttempts {
+			t.Fatalf("lambdatest: emulator could not bind its ports in %d attempts", maxAttempts)
+		}
+	}
+}
 
+// maxAttempts bounds the starts of an emulator whose ports were taken.
+const maxAttempts = 3
+
+// launch starts the emulator on the given addresses and waits until it
+// listens; it returns nil when one of the ports was taken.
+func launch(t testing.TB, bin, bootstrap string, environ, keys []string, emulator, runtimeAPI string) *RIE {
+	t.Helper()
 	r := &RIE{
 		t:      t,
 		url:    "http://" + emulator + "/2015-03-31/functions/function/invocations",
@@ -199,10 +217,19 @@ func Start(t testing.TB, bootstrap string, env map[string]string) *RIE {
 		killProcessGroup(cmd)
 		<-r.exited
 		if t.Failed() {
+			// What a failing function ran and was given, to tell a
+			// stale bootstrap or a missing variable at once.
+			built := "missing"
+			if fi, err := os.Stat(bootstrap); err == nil {
+				built = fmt.Sprintf("%d bytes, modified %s", fi.Size(), fi.ModTime().Format(time.RFC3339))
+			}
+			t.Logf("lambdatest: bootstrap %s (%s), environment: %s", bootstrap, built, strings.Join(keys, " "))
 			t.Logf("lambdatest: emulator output:\n%s", r.Output())
 		}
 	})
-	r.waitReady(emulator)
+	if !r.waitReady(cmd, emulator) {
+		return nil
+	}
 	return r
 }
 
@@ -222,18 +249,26 @@ func freePorts(t testing.TB, n int) []string {
 	return addrs
 }
 
-// waitReady waits until the emulator listens on addr.
-func (r *RIE) waitReady(addr string) {
+// waitReady waits until the emulator listens on addr: until the process
+// itself listens there, not merely something (another test's emulator may
+// hold a port chosen for this one). It returns false when the emulator
+// exited because a port was taken.
+func (r *RIE) waitReady(cmd *exec.Cmd, addr string) bool {
 	r.t.Helper()
 	deadline := time.Now().Add(readyTimeout)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			_ = conn.Close()
-			return
+			if owns, err := listensOn(cmd.Process.Pid, addr); err == nil && owns {
+				return true
+			}
 		}
 		select {
 		case <-r.exited:
+			if strings.Contains(r.Output(), "address already in use") {
+				return false
+			}
 			r.t.Fatalf("lambdatest: emulator exited before listening on %s:\n%s", addr, r.Output())
 		case <-time.After(10 * time.Millisecond):
 		}
