@@ -12,7 +12,7 @@ PKGS         := ./...
 FUZZTIME     ?= 10s
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all build ststack lambdas lambdas-amd64 tools test test-go run bench fuzz lint clean help
+.PHONY: all build ststack lambdas lambdas-amd64 tools test test-go run bench bench-go fuzz lint clean help
 
 all: build
 
@@ -49,7 +49,9 @@ test-go: lambdas-amd64
 run: ststack ## serve everything locally with the example organisation
 	@bash scripts/run.sh bin/ststack $(CONFIG) $(ADDR) $(DATA)
 
-bench: ## the benchmarks, with allocations
+bench: bench-table ## one table: each hot path against a baseline measured in the same run (docs/performance.md)
+
+bench-go: ## every package's own benchmarks, with allocations
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
 fuzz: ## run every fuzz target briefly (FUZZTIME each)
@@ -61,6 +63,8 @@ lint: tools ## go vet and staticcheck
 
 clean: ## remove build outputs (not .tools or data)
 	rm -rf bin build cdk.out
+
+include perf.mk
 
 ifneq ($(wildcard infra/infra.mk),)
 include infra/infra.mk

@@ -1,0 +1,193 @@
+package bench
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ststack/ststack/bench/corpus"
+	"github.com/ststack/ststack/internal/awstest"
+	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/lambdatest"
+)
+
+// TestMain stops the AWS stand-ins (dynalite) the bootstrap benchmark
+// starts.
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+
+// trivialPkg is the baseline of BenchmarkBootstrap: a Go Lambda handler
+// that answers an event with the event.
+const trivialPkg = "./internal/lambdatest/testdata/echo"
+
+// buildBootstrap builds the main package pkg (relative to the module root)
+// for linux/goarch with the Makefile's Lambda flags and returns its path.
+func buildBootstrap(tb testing.TB, pkg, goarch string) string {
+	tb.Helper()
+	out := filepath.Join(tb.TempDir(), goarch, filepath.Base(pkg), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("building %s for %s: %v\n%s", pkg, goarch, err, msg)
+	}
+	return out
+}
+
+// function is one Lambda function of BenchmarkBootstrap: its package, the
+// environment and the event of its first invocation, and a check of the
+// answer.
+type function struct {
+	name, pkg string
+	setup     func(tb testing.TB) (env map[string]string, event any)
+	check     func(payload []byte) error
+}
+
+// writeOrg writes an organisation file of n domains into a new directory
+// (the function's LAMBDA_TASK_ROOT) as ststack.yaml.
+func writeOrg(tb testing.TB, n int) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ststack.yaml"), []byte(orgFile(n)), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+func awsEnv(env map[string]string, aws *awstest.Env) map[string]string {
+	for _, kv := range aws.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	return env
+}
+
+// functions are the bootstraps measured, with the trivial one first.
+func functions() []function {
+	return []function{
+		{name: "trivial", pkg: trivialPkg,
+			setup: func(testing.TB) (map[string]string, any) { return nil, map[string]string{"ping": "1"} },
+			check: func(p []byte) error {
+				if !strings.Contains(string(p), `"ping"`) {
+					return fmt.Errorf("echo answered %q", p)
+				}
+				return nil
+			}},
+		{name: "policy", pkg: "./functions/policy",
+			setup: func(tb testing.TB) (map[string]string, any) {
+				ev := events.LambdaFunctionURLRequest{Version: "2.0", RawPath: "/.well-known/mta-sts.txt",
+					Headers: map[string]string{"x-forwarded-host": "mta-sts." + domainName(1)}}
+				ev.RequestContext.HTTP.Method = "GET"
+				ev.RequestContext.HTTP.Path = ev.RawPath
+				return map[string]string{"LAMBDA_TASK_ROOT": writeOrg(tb, 50)}, ev
+			},
+			check: func(p []byte) error {
+				if !strings.Contains(string(p), `"statusCode":200`) || !strings.Contains(string(p), "version: STSv1") {
+					return fmt.Errorf("policy answered %q", p)
+				}
+				return nil
+			}},
+		{name: "tlsrpt", pkg: "./functions/tlsrpt",
+			setup: func(tb testing.TB) (map[string]string, any) {
+				env := awsEnv(map[string]string{"LAMBDA_TASK_ROOT": writeOrg(tb, 50)}, awstest.New(tb))
+				rep := corpus.Generate(corpusSeed, 1, corpus.Options{Domains: domainNames(50)})[0]
+				return env, reportEvent(rep.JSON)
+			},
+			check: func(p []byte) error {
+				var res events.APIGatewayV2HTTPResponse
+				if err := json.Unmarshal(p, &res); err != nil || res.StatusCode/100 != 2 {
+					return fmt.Errorf("tlsrpt answered %q", p)
+				}
+				return nil
+			}},
+		{name: "checker", pkg: "./functions/checker",
+			setup: func(tb testing.TB) (map[string]string, any) {
+				w := checktest.NewWorld(tb, time.Now())
+				for i := range 2 {
+					d := domainName(i)
+					w.DNS.Add("_mta-sts."+d+`. TXT "v=STSv1; id=1"`, "mta-sts."+d+". A 127.0.0.1", d+". MX 10 mx1."+d+".")
+				}
+				sns := httptest.NewServer(http.HandlerFunc(fakeSNS))
+				tb.Cleanup(sns.Close)
+				env := awsEnv(map[string]string{
+					"LAMBDA_TASK_ROOT":     writeOrg(tb, 2),
+					"STSTACK_TOPIC_ARN":    "arn:aws:sns:us-east-1:123456789012:alerts",
+					"STSTACK_RESOLVER":     w.DNS.Addr,
+					"STSTACK_SMTP_PROBE":   "false",
+					"AWS_ENDPOINT_URL_SNS": sns.URL,
+				}, awstest.New(tb))
+				return env, events.EventBridgeEvent{Version: "0", ID: "bench", DetailType: "Scheduled Event",
+					Source: "aws.events", Region: "us-east-1", Detail: json.RawMessage("{}")}
+			},
+			check: func([]byte) error { return nil }},
+	}
+}
+
+// reportEvent is API Gateway's event (HTTP API, payload 2.0) for a POST
+// of a JSON report.
+func reportEvent(body []byte) events.APIGatewayV2HTTPRequest {
+	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "POST /v1/tlsrpt", RawPath: "/v1/tlsrpt",
+		Headers:         map[string]string{"content-type": "application/tlsrpt+json"},
+		Body:            base64.StdEncoding.EncodeToString(body),
+		IsBase64Encoded: true}
+	ev.RequestContext.HTTP.Method = "POST"
+	ev.RequestContext.HTTP.Path = ev.RawPath
+	ev.RequestContext.DomainName = "abc123.execute-api.eu-west-1.amazonaws.com"
+	return ev
+}
+
+// fakeSNS accepts every SNS Publish.
+func fakeSNS(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("Action") != "Publish" {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	fmt.Fprint(w, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m</MessageId></PublishResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishResponse>`)
+}
+
+// BenchmarkBootstrap measures each function's bootstrap, and the trivial
+// baseline built the same way: the size of the linux/arm64 binary (what is
+// deployed), and the cold start under the Lambda Runtime Interface Emulator
+// of the binary for this machine (lambdatest.RIE.ColdStart: emulator start,
+// the function's init and its first invocation — a policy GET, a report
+// POST stored in S3 and DynamoDB stand-ins, a check of two domains).
+func BenchmarkBootstrap(b *testing.B) {
+	for _, fn := range functions() {
+		b.Run(fn.name, func(b *testing.B) {
+			arm := buildBootstrap(b, fn.pkg, "arm64")
+			fi, err := os.Stat(arm)
+			if err != nil {
+				b.Fatal(err)
+			}
+			local := buildBootstrap(b, fn.pkg, runtime.GOARCH)
+			env, event := fn.setup(b)
+			var cold time.Duration
+			for b.Loop() {
+				rie := lambdatest.Start(b, local, env)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				payload, err := rie.Invoke(ctx, event)
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := fn.check(payload); err != nil {
+					b.Fatal(err)
+				}
+				cold += rie.ColdStart()
+			}
+			b.ReportMetric(float64(fi.Size())/(1<<20), "arm64-MiB")
+			b.ReportMetric(float64(cold.Microseconds())/1000/float64(b.N), "coldstart-ms")
+		})
+	}
+}
