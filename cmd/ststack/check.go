@@ -13,6 +13,7 @@ import (
 
 	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/ingest"
 )
 
 const checkDoc = `Checks live domains as a sending mail server sees them (RFC 8461, RFC 8460):
@@ -74,6 +75,10 @@ func runCheckWith(ctx context.Context, args []string, env *cliEnv, base checker.
 		if err != nil {
 			fmt.Fprintf(env.stderr, "ststack check: %v\n", err)
 			return exitInvalid
+		}
+		if *ruaHTTPS == "" && cfg.Reporting.Domain != "" {
+			// The stack publishes the custom domain's endpoint.
+			*ruaHTTPS = "https://" + cfg.Reporting.Domain + ingest.Path
 		}
 		targets = selectTargets(checker.TargetsFromConfig(cfg, *ruaHTTPS), cfg, domains)
 	} else {

@@ -199,6 +199,20 @@ reporting: {https: true, mailto: tlsrpt@reports.test}
 		!strings.Contains(out, "warn.test  warning") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
+	// reporting.domain makes the https rua known without --rua-https:
+	// good.test's record lacks it.
+	custom := writeFile(t, "custom.yaml", []byte(`organization: Acme
+region: eu-west-1
+domains:
+  - name: good.test
+    dns: {route53: {hosted_zone_id: Z0123456789ABCDEFGHIJ, zone_name: good.test}}
+    policy: {mode: enforce, mx: [mx.good.test]}
+reporting: {https: true, domain: tlsrpt.good.test, mailto: tlsrpt@reports.test}
+`))
+	code, out, _ = cw.run(t, false, "--config", custom)
+	if code != exitInvalid || !strings.Contains(out, "tlsrpt-rua-missing-endpoint") || !strings.Contains(out, "https://tlsrpt.good.test/v1/tlsrpt") {
+		t.Errorf("reporting.domain: exit %d:\n%s", code, out)
+	}
 	// A bad organisation file names file and line.
 	bad := writeFile(t, "bad.yaml", []byte("organization: Acme\nregion: eu-west-1\ndomains: 7\n"))
 	code, _, errs := cw.run(t, false, "--config", bad)

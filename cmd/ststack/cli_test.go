@@ -235,6 +235,10 @@ func TestConfigValidate(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "valid;") || !strings.Contains(out, "v=STSv1; id=") || !strings.Contains(out, "v=TLSRPTv1; rua=") {
 		t.Fatalf("example: code %d\n%s\n%s", code, out, errs)
 	}
+	// The example sets reporting.domain: the https rua is known, not a placeholder.
+	if !strings.Contains(out, "rua=https://tlsrpt.example.com/v1/tlsrpt,") || strings.Contains(out, "<report endpoint>") {
+		t.Errorf("example: _smtp._tls rua not derived from reporting.domain:\n%s", out)
+	}
 	bad := writeFile(t, "bad.yaml", []byte("organization: X\nregion: eu-west-1\ndomains:\n  - name: example.com\n    dns: { external: true }\n    policy: { mode: enforce, max_age: 99999999999, mx: [mx.example.com] }\nreporting: { mailto: tlsrpt@example.com }\n"))
 	code, out, _ = runCLI(t, "", "config", "validate", bad)
 	if code != exitInvalid || !strings.Contains(out, "bad.yaml:6") || !strings.Contains(out, "max_age") {

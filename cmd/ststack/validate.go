@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/ingest"
 	"github.com/ststack/ststack/internal/mtasts"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
@@ -221,7 +222,11 @@ and the DNS records ststack publishes (or that you create, for external DNS).`)
 				STSRecord: d.STSRecord().String(), DNS: dns,
 			})
 		}
-		out.TLSRPT = cfg.TLSRPTRecord("https://<report endpoint>/v1/tlsrpt").String()
+		endpoint := "https://<report endpoint>" + ingest.Path
+		if cfg.Reporting.Domain != "" {
+			endpoint = "https://" + cfg.Reporting.Domain + ingest.Path // as the stack publishes it
+		}
+		out.TLSRPT = cfg.TLSRPTRecord(endpoint).String()
 	}
 
 	if *asJSON {
