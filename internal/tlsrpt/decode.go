@@ -2,6 +2,7 @@ package tlsrpt
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -85,7 +86,9 @@ func decodeReport(data []byte, lim Limits) (*Report, error) {
 	case d.pos >= len(d.data):
 		return nil, d.syntax(locTop, "", "empty input, want a JSON object")
 	case c == '{':
-	case kindName(c) != "":
+	case kindName(c) != "" && json.Valid(d.data[d.pos:]):
+		// Say what the document is only when it is JSON: "notgzip" is
+		// not null.
 		return nil, d.syntax(locTop, "", "not a JSON object: the document is "+kindName(c))
 	default:
 		return nil, d.syntax(locTop, "", "not JSON (or gzip): starts with "+strconv.QuoteRune(rune(c)))

@@ -717,3 +717,24 @@ func TestResultType(t *testing.T) {
 		t.Errorf("%d result types, IANA has 11", len(knownResultTypes))
 	}
 }
+
+// TestParseReportTopLevel checks the reason given for a body that is not a
+// JSON object: what it is when it is JSON, and no false claim otherwise.
+func TestParseReportTopLevel(t *testing.T) {
+	cases := []struct{ body, want, notWant string }{
+		{"null", "the document is null", ""},
+		{"[1,2]", "the document is an array", ""},
+		{`"x"`, "the document is a string", ""},
+		{"42", "the document is a number", ""},
+		{"notgzip", "not JSON (or gzip)", "null"},
+		{"[1,2", "not JSON (or gzip)", "array"},
+		{"true false", "not JSON (or gzip)", "boolean"},
+	}
+	for _, c := range cases {
+		_, err := ParseReport([]byte(c.body), DefaultLimits())
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), c.want) ||
+			(c.notWant != "" && strings.Contains(err.Error(), c.notWant)) {
+			t.Errorf("ParseReport(%q) = %v, want ErrMalformed saying %q", c.body, err, c.want)
+		}
+	}
+}
