@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -178,7 +179,30 @@ func (s *localServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.policy.ServeHTTP(w, r)
 		return
 	}
+	// http.ServeMux answers a path with "//", "." or ".." segments with a
+	// redirect to its clean form; a report sender must get a plain error
+	// instead (nothing here ever redirects), as in AWS.
+	if p := r.URL.Path; p != cleanPath(p) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintln(w, "not found")
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// cleanPath is p as http.ServeMux would clean it: path.Clean, keeping a
+// trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // Close closes the store.

@@ -136,6 +136,11 @@ func TestServe(t *testing.T) {
 	if code, body, _ := do(t, "POST", base+"/v1/tlsrpt", "", "application/tlsrpt+json", foreign); code != 422 {
 		t.Errorf("foreign report: %d %s", code, body)
 	}
+	for _, p := range []string{"//v1/tlsrpt", "/x/../v1/tlsrpt", "/./v1/tlsrpt"} {
+		if code, body, hdr := do(t, "POST", base+p, "", "application/tlsrpt+json", report); code != 404 || hdr.Get("Location") != "" || body != "not found\n" {
+			t.Errorf("POST %s: %d %q, Location %q; want a plain 404, never a redirect", p, code, body, hdr.Get("Location"))
+		}
+	}
 	if code, _, _ := do(t, "GET", base+"/v1/tlsrpt", "", "", nil); code != 405 {
 		t.Errorf("GET report endpoint: %d", code)
 	}
