@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ststack/ststack/internal/mtasts"
 )
@@ -68,6 +69,6 @@ func countSTS(txt [][]string) int {
 // dnsFinding reports a DNS lookup that failed (not: that found nothing).
 func dnsFinding(name string, err error) Finding {
 	return Finding{SeverityError, CodeDNSError, name,
-		fmt.Sprintf("DNS lookup of %s failed: %s", name, oneLine(err)),
+		fmt.Sprintf("DNS lookup of %s failed: %s", name, strings.TrimPrefix(oneLine(err), ErrLookup.Error()+": ")),
 		"make the domain's authoritative servers answer (check delegation and DNSSEC), or retry later"}
 }
