@@ -530,12 +530,17 @@ func TestLambdaHandler(t *testing.T) {
 			map[string]string{"content-type": "application/tlsrpt+json"}), http.StatusCreated},
 		{"bad base64", ev("POST", "%%%", true, gzHeaders), http.StatusBadRequest},
 		{"GET", ev("GET", "", false, nil), http.StatusMethodNotAllowed},
+		{"bad method", ev("BAD METHOD", "", false, nil), http.StatusBadRequest},
 		{"unsupported type", ev("POST", "x", false, map[string]string{"content-type": "text/html"}), http.StatusUnsupportedMediaType},
 	}
 	for _, tc := range tests {
 		resp, err := lh(context.Background(), tc.ev)
 		if err != nil || resp.StatusCode != tc.status {
 			t.Errorf("%s: %d %q, %v; want %d", tc.name, resp.StatusCode, resp.Body, err, tc.status)
+		}
+		if tc.name == "bad base64" && resp.Body != "body: invalid base64 encoding\n" ||
+			tc.name == "bad method" && strings.Contains(resp.Body, "base64") {
+			t.Errorf("%s: reason %q", tc.name, resp.Body)
 		}
 		if resp.Headers["Content-Type"] != "text/plain; charset=utf-8" || resp.IsBase64Encoded {
 			t.Errorf("%s: headers %v, base64 %v", tc.name, resp.Headers, resp.IsBase64Encoded)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -26,10 +28,14 @@ func LambdaHandler(h http.Handler) LambdaFunc {
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		req, err := requestOf(ctx, ev)
 		if err != nil {
+			reason := "bad request: the path or method cannot be parsed\n"
+			if errors.Is(err, errBase64) {
+				reason = "body: invalid base64 encoding\n"
+			}
 			return events.APIGatewayV2HTTPResponse{
 				StatusCode: http.StatusBadRequest,
 				Headers:    map[string]string{"Content-Type": "text/plain; charset=utf-8"},
-				Body:       "body: invalid base64 encoding\n",
+				Body:       reason,
 			}, nil
 		}
 		w := &responseWriter{header: http.Header{}}
@@ -38,13 +44,16 @@ func LambdaHandler(h http.Handler) LambdaFunc {
 	}
 }
 
+// errBase64 marks a body flagged isBase64Encoded that is not base64.
+var errBase64 = errors.New("body is not base64")
+
 // requestOf builds the request the event describes.
 func requestOf(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Request, error) {
 	body := []byte(ev.Body)
 	if ev.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(ev.Body)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", errBase64, err)
 		}
 		body = b
 	}
