@@ -2,7 +2,9 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"slices"
+	"time"
 
 	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/tlsrpt"
@@ -160,4 +162,32 @@ func StatsOf(domain string, from, to Day, facts []Fact) checker.Stats {
 		st.ByDay = append(st.ByDay, *byDay[d])
 	}
 	return st
+}
+
+// FactLister is what the derived queries need of a store: its facts of a
+// domain over a day range (both stores have it).
+type FactLister interface {
+	Facts(ctx context.Context, domain string, from, to Day) ([]Fact, error)
+}
+
+// SummaryFrom reads domain's facts over [from, to] from s and sums them
+// (Summarize): every store's Summary.
+func SummaryFrom(ctx context.Context, s FactLister, domain string, from, to Day) (Summary, error) {
+	facts, err := s.Facts(ctx, domain, from, to)
+	if err != nil {
+		return Summary{}, err
+	}
+	return Summarize(domain, from, to, facts), nil
+}
+
+// ReportStatsFrom reads domain's facts over the UTC days of from and to and
+// sums them as checker.ReportStats promises (StatsOf): every store's
+// ReportStats.
+func ReportStatsFrom(ctx context.Context, s FactLister, domain string, from, to time.Time) (checker.Stats, error) {
+	f, t := DayOf(from), DayOf(to)
+	facts, err := s.Facts(ctx, domain, f, t)
+	if err != nil {
+		return checker.Stats{}, err
+	}
+	return StatsOf(domain, f, t, facts), nil
 }

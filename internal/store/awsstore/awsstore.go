@@ -359,21 +359,12 @@ func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, each func(ma
 
 // Summary sums the facts of domain over [from, to] (store.Summarize).
 func (s *Store) Summary(ctx context.Context, domain string, from, to store.Day) (store.Summary, error) {
-	facts, err := s.Facts(ctx, domain, from, to)
-	if err != nil {
-		return store.Summary{}, err
-	}
-	return store.Summarize(domain, from, to, facts), nil
+	return store.SummaryFrom(ctx, s, domain, from, to)
 }
 
 // ReportStats implements checker.ReportStats.
 func (s *Store) ReportStats(ctx context.Context, domain string, from, to time.Time) (checker.Stats, error) {
-	f, t := store.DayOf(from), store.DayOf(to)
-	facts, err := s.Facts(ctx, domain, f, t)
-	if err != nil {
-		return checker.Stats{}, err
-	}
-	return store.StatsOf(domain, f, t, facts), nil
+	return store.ReportStatsFrom(ctx, s, domain, from, to)
 }
 
 // Last implements checker.History.
