@@ -14,9 +14,9 @@ import (
 // (alias A and AAAA to CloudFront), _mta-sts.<domain> TXT (v=STSv1 and the
 // content-derived id) and _smtp._tls.<domain> TXT (the rua list), all from
 // package config. The TXT records depend on the distribution, the alias
-// records and the invalidation of the policy path, so a new id is published
-// only once the new policy is served (RFC 8461 §3.1: senders fetch the
-// policy when the id changes). Domains with external DNS get outputs with
+// records and the completed invalidation of the policy path, so a new id
+// is published only once no edge serves the old policy (RFC 8461 §3.1:
+// senders fetch the policy when the id changes). Domains with external DNS get outputs with
 // the records to create instead (see addOutputs).
 //
 // Each domain's records sit in a construct named after the domain, so
@@ -43,7 +43,7 @@ func (d *Deployment) addDNS() {
 			Values:     jsii.Strings(dom.STSRecord().String()),
 			Ttl:        duration(RecordTTL),
 		})
-		sts.Node().AddDependency(d.distribution, d.invalidation, a, aaaa)
+		sts.Node().AddDependency(d.distribution, d.invalidation.resource, a, aaaa)
 		rpt := awsroute53.NewTxtRecord(scope, jsii.String("TLSRPT"), &awsroute53.TxtRecordProps{
 			Zone:       zone,
 			RecordName: jsii.String("_smtp._tls." + dom.Name),

@@ -77,6 +77,23 @@ func (d *Deployment) suppressNag() {
 		"Sending MTAs anywhere in the world must be able to fetch the policies")
 	suppress(d.distribution, "CFR2",
 		"Read-only public policies of a few hundred bytes, cached at the edge; WAF would cost more than it protects")
+	// The policy invalidation's provider framework (invalidation.go).
+	waiter := d.invalidation.provider.Node().FindChild(jsii.String("waiter-state-machine"))
+	invoke := cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Invalidation(OnEvent|IsComplete|Providerframework(isComplete|onTimeout))[0-9A-F]{8}\.Arn>:\*$/`)}
+	for _, role := range []constructs.IConstruct{waiter,
+		d.Main.Node().FindChild(jsii.String("InvalidationProviderOnEventRole")),
+		d.Main.Node().FindChild(jsii.String("InvalidationProviderWaiterRole"))} {
+		suppress(role, "IAM5",
+			"The custom resource provider framework may invoke the invalidation handlers and its own isComplete and onTimeout "+
+				"functions; lambda:InvokeFunction on <function ARN>:* covers their versions and aliases, no other function",
+			invoke)
+	}
+	suppress(waiter, "SF1",
+		"The provider framework's waiter only retries the isComplete function during deployments; the handlers log every "+
+			"CloudFront call and status to their log groups, and state machine logging needs log delivery actions on every resource")
+	suppress(waiter, "SF2",
+		"The provider framework's waiter runs only during deployments and calls one function on a fixed interval; "+
+			"tracing it would show nothing the handlers' logs do not")
 	if d.Config.Checker.SMTPProbe {
 		suppress(d.functions[fnChecker].Role(), "IAM5",
 			"Lambda's network interface actions (ec2:CreateNetworkInterface and others) support no resource-level permissions",

@@ -36,7 +36,8 @@ const hostHeaderFunction = `function handler(event) {
 // alias, TLS 1.2 or later, GET and HEAD only, HTTPS only (no redirect: RFC
 // 8461 §3.3 forbids following one), cached as long as the function's
 // Cache-Control says and errors for seconds. A change of any policy
-// invalidates the policy path before the TXT ids change (see addDNS).
+// invalidates the policy path, and the TXT ids change only once that
+// invalidation has completed (see addInvalidation and addDNS).
 func (d *Deployment) addPolicy() {
 	s := d.Main
 	fn := d.addFunction(function{
@@ -124,33 +125,8 @@ func (d *Deployment) addPolicy() {
 		},
 	})
 
-	// The invalidation's caller reference and physical id derive from every
-	// policy id, so it runs again exactly when a policy changes; it depends
-	// on the function, so it runs after the new policy is deployed.
-	call := &customresources.AwsSdkCall{
-		Service: jsii.String("CloudFront"),
-		Action:  jsii.String("createInvalidation"),
-		Parameters: map[string]any{
-			"DistributionId": d.distribution.DistributionId(),
-			"InvalidationBatch": map[string]any{
-				"CallerReference": "ststack-" + d.policiesHash(),
-				"Paths":           map[string]any{"Quantity": 1, "Items": []string{PolicyPath}},
-			},
-		},
-		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String("policies-" + d.policiesHash())),
-	}
-	d.invalidation = customresources.NewAwsCustomResource(s, jsii.String("PolicyInvalidation"), &customresources.AwsCustomResourceProps{
-		OnCreate:            call,
-		OnUpdate:            call,
-		InstallLatestAwsSdk: jsii.Bool(false),
-		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Actions:   jsii.Strings("cloudfront:CreateInvalidation"),
-				Resources: jsii.Strings(*d.distribution.DistributionArn()),
-			}),
-		}),
-	})
-	d.invalidation.Node().AddDependency(fn, url, d.distribution)
+	d.addInvalidation()
+	d.invalidation.resource.Node().AddDependency(fn, url, d.distribution)
 }
 
 // policiesHash digests every domain's name and policy id: it changes

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
-	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -101,7 +100,7 @@ type Deployment struct {
 	certParam    string // SSM parameter (us-east-1) holding the certificate ARN
 	functions    map[string]awslambda.Function
 	distribution awscloudfront.Distribution
-	invalidation customresources.AwsCustomResource
+	invalidation invalidationParts
 	api          awsapigatewayv2.HttpApi
 	ruaHTTPS     string                   // the https rua URL; may hold tokens
 	reportsReady []constructs.IDependable // what must exist before the rua is published

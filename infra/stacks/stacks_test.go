@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -214,31 +215,128 @@ func TestPolicyDistribution(t *testing.T) {
 
 func TestInvalidation(t *testing.T) {
 	s := synth(t, exampleConfig)
-	inv := resource(t, s.mainJSON, logicalID(t, s.d.invalidation))
-	create := str(props(inv)["Create"])
-	for _, want := range []string{`"action":"createInvalidation"`, `"Items":["` + PolicyPath + `"]`, "policies-" + s.d.policiesHash()} {
-		if !strings.Contains(create, want) {
-			t.Errorf("invalidation Create %s lacks %s", create, want)
-		}
+	invID, distID := logicalID(t, s.d.invalidation.resource), logicalID(t, s.d.distribution)
+	inv := resource(t, s.mainJSON, invID)
+	p := props(inv)
+	if inv["Type"] != "Custom::PolicyInvalidation" || !jsonEqual(p["DistributionId"], m{"Ref": distID}) ||
+		!jsonEqual(p["Paths"], []string{PolicyPath}) || p["CallerReference"] != "ststack-"+s.d.policiesHash() ||
+		p["PhysicalResourceId"] != "policies-"+s.d.policiesHash() {
+		t.Errorf("invalidation %s %v: want Custom::PolicyInvalidation of %s on the distribution, caller reference from policiesHash", inv["Type"], p, PolicyPath)
 	}
 	deps := str(inv["DependsOn"])
-	for _, c := range []string{logicalID(t, s.d.functions[fnPolicy]), logicalID(t, s.d.distribution)} {
+	for _, c := range []string{logicalID(t, s.d.functions[fnPolicy]), distID} {
 		if !strings.Contains(deps, c) {
 			t.Errorf("invalidation DependsOn %s lacks %s: it must run after the new policy is deployed", deps, c)
 		}
 	}
-	noPanic(t, func() {
-		// Scoped to the distribution, nothing else.
-		s.main.HasResourceProperties(jsii.String("AWS::IAM::Policy"), m{
-			"PolicyDocument": m{"Statement": []any{m{
-				"Action": "cloudfront:CreateInvalidation", "Effect": "Allow",
-				"Resource": m{"Fn::Join": []any{"", []any{
-					"arn:", m{"Ref": "AWS::Partition"}, ":cloudfront::", m{"Ref": "AWS::AccountId"},
-					":distribution/", m{"Ref": logicalID(t, s.d.distribution)},
-				}}},
-			}}},
-		})
-	})
+
+	// Backed by a Provider whose framework calls the onEvent handler and
+	// then polls the isComplete handler.
+	onEventID, isCompleteID := logicalID(t, s.d.invalidation.onEvent), logicalID(t, s.d.invalidation.isComplete)
+	token, _ := p["ServiceToken"].(map[string]any)["Fn::GetAtt"].([]any)
+	if len(token) != 2 || token[1] != "Arn" {
+		t.Fatalf("invalidation ServiceToken %v: not a function's ARN", p["ServiceToken"])
+	}
+	framework := props(resource(t, s.mainJSON, str(token[0])))
+	vars, _ := framework["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if !jsonEqual(vars["USER_ON_EVENT_FUNCTION_ARN"], m{"Fn::GetAtt": []any{onEventID, "Arn"}}) ||
+		!jsonEqual(vars["USER_IS_COMPLETE_FUNCTION_ARN"], m{"Fn::GetAtt": []any{isCompleteID, "Arn"}}) || vars["WAITER_STATE_MACHINE_ARN"] == nil {
+		t.Errorf("provider framework environment %v: want the onEvent and isComplete handlers and a waiter", vars)
+	}
+	waiters := resources(s.mainJSON, "AWS::StepFunctions::StateMachine")
+	if len(waiters) != 1 {
+		t.Errorf("%d state machines, want the provider's waiter", len(waiters))
+	}
+	for _, w := range waiters {
+		def := str(props(w)["DefinitionString"])
+		interval := fmt.Sprintf(`"IntervalSeconds":%d,"MaxAttempts":%d,`,
+			int(invalidationQueryInterval.Seconds()), int(invalidationTimeout/invalidationQueryInterval))
+		if !strings.Contains(def, interval) {
+			t.Errorf("waiter definition %s: want %s (every %v for %v)", def, interval, invalidationQueryInterval, invalidationTimeout)
+		}
+	}
+	for _, h := range []struct {
+		id, handler string
+		calls       []string
+	}{
+		{onEventID, "index.onEvent", []string{"CreateInvalidationCommand", "CallerReference: p.CallerReference", "Items: p.Paths", "'Delete'"}},
+		{isCompleteID, "index.isComplete", []string{"GetInvalidationCommand", "Id: event.Data.InvalidationId", `IsComplete: out.Invalidation.Status === 'Completed'`}},
+	} {
+		fp := props(resource(t, s.mainJSON, h.id))
+		code := str(fp["Code"].(map[string]any)["ZipFile"])
+		if fp["Handler"] != h.handler || !strings.HasPrefix(str(fp["Runtime"]), "nodejs") {
+			t.Errorf("%s: handler %v runtime %v, want %s on Node.js", h.id, fp["Handler"], fp["Runtime"], h.handler)
+		}
+		for _, c := range h.calls {
+			if !strings.Contains(code, c) {
+				t.Errorf("%s: inline code lacks %s", h.id, c)
+			}
+		}
+		logs := resources(s.mainJSON, "AWS::Logs::LogGroup")[str(fp["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"])]
+		if want := float64(90); logs == nil || props(logs)["RetentionInDays"] != want { // LogRetention
+			t.Errorf("%s: logging %v: want its own log group keeping logs %v days", h.id, fp["LoggingConfig"], want)
+		}
+	}
+
+	// The _mta-sts TXT records wait for the completed invalidation.
+	for id, r := range resources(s.mainJSON, "AWS::Route53::RecordSet") {
+		if strings.HasPrefix(str(props(r)["Name"]), "_mta-sts.") && !strings.Contains(str(r["DependsOn"]), invID) {
+			t.Errorf("%s DependsOn %v lacks the invalidation %s", id, r["DependsOn"], invID)
+		}
+	}
+
+	// CloudFront permissions: CreateInvalidation for onEvent, GetInvalidation
+	// for isComplete, each on the distribution only.
+	distArn := m{"Fn::Join": []any{"", []any{
+		"arn:", m{"Ref": "AWS::Partition"}, ":cloudfront::", m{"Ref": "AWS::AccountId"}, ":distribution/", m{"Ref": distID},
+	}}}
+	roleOf := map[string]string{
+		"cloudfront:CreateInvalidation": logicalID(t, s.d.invalidation.onEvent.Role()),
+		"cloudfront:GetInvalidation":    logicalID(t, s.d.invalidation.isComplete.Role()),
+	}
+	granted := map[string]bool{}
+	for id, pol := range resources(s.mainJSON, "AWS::IAM::Policy") {
+		pp := props(pol)
+		for _, st := range pp["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			stm := st.(map[string]any)
+			if !strings.Contains(str(stm["Action"]), "cloudfront:") {
+				continue
+			}
+			a, _ := stm["Action"].(string)
+			role, ok := roleOf[a]
+			if !ok || !jsonEqual(stm["Resource"], distArn) || !jsonEqual(pp["Roles"], []any{m{"Ref": role}}) {
+				t.Errorf("%s: %v on %v for %v; want only Create/GetInvalidation on the distribution, each for its handler", id, stm["Action"], stm["Resource"], pp["Roles"])
+				continue
+			}
+			granted[a] = true
+		}
+	}
+	if len(granted) != len(roleOf) {
+		t.Errorf("CloudFront actions granted: %v, want %d", granted, len(roleOf))
+	}
+
+	// A changed policy changes the resource's properties, so CloudFormation
+	// updates it and a new invalidation runs; the rest stays.
+	src, err := os.ReadFile(exampleConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changedSrc := strings.Replace(string(src), "max_age: 604800", "max_age: 604801", 1)
+	if changedSrc == string(src) {
+		t.Fatal("example config has no max_age: 604800 to change")
+	}
+	changedPath := filepath.Join(t.TempDir(), "changed.yaml")
+	if err := os.WriteFile(changedPath, []byte(changedSrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := synth(t, changedPath)
+	cp := props(resource(t, c.mainJSON, logicalID(t, c.d.invalidation.resource)))
+	if cp["CallerReference"] == p["CallerReference"] || cp["PhysicalResourceId"] == p["PhysicalResourceId"] {
+		t.Errorf("invalidation properties %v unchanged by a policy change (was %v)", cp, p)
+	}
+	if !jsonEqual(cp["DistributionId"], p["DistributionId"]) || !jsonEqual(cp["Paths"], p["Paths"]) {
+		t.Errorf("invalidation target %v %v changed with a policy (was %v %v)", cp["DistributionId"], cp["Paths"], p["DistributionId"], p["Paths"])
+	}
 
 	// The hash, and so the invalidation, changes exactly when a policy does.
 	base := &Deployment{Config: s.d.Config}
@@ -264,7 +362,7 @@ func TestDNS(t *testing.T) {
 				r["id"] = id
 				records[str(p["Name"])+" "+str(p["Type"])] = r
 			}
-			invID, distID := logicalID(t, s.d.invalidation), logicalID(t, s.d.distribution)
+			invID, distID := logicalID(t, s.d.invalidation.resource), logicalID(t, s.d.distribution)
 			wantRPT := resolved(t, s.d.Main, jsii.String(`"`+s.d.Config.TLSRPTRecord(s.d.ruaHTTPS).String()+`"`))
 			for _, dom := range s.d.Config.Domains {
 				host, sts, rpt := dom.PolicyHost()+". ", "_mta-sts."+dom.Name+". TXT", "_smtp._tls."+dom.Name+". TXT"
