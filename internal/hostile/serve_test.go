@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -309,30 +310,25 @@ func TestServe(t *testing.T) {
 }
 
 // checkEmbedded checks that the embedded store in data holds exactly the
-// reports keys: records, raw bodies (directly in reports/, nothing else
-// there) and facts of the served domains only.
+// reports keys: records, raw bodies (in the database, nothing in the
+// directory of the previous layout) and facts of the served domains only.
 func checkEmbedded(t *testing.T, data string, keys []string) {
 	t.Helper()
-	raw, err := os.ReadDir(filepath.Join(data, "reports"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, e := range raw {
-		files = append(files, e.Name())
-		if !e.Type().IsRegular() {
-			t.Errorf("reports/%s is not a regular file", e.Name())
-		}
-	}
-	slices.Sort(files)
-	if !slices.Equal(files, keys) {
-		t.Errorf("raw bodies stored: %q\nwant: %q", files, keys)
+	if _, err := os.Stat(filepath.Join(data, "reports")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("raw body directory of the previous layout: %v; want none", err)
 	}
 	st, err := embedded.Open(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	stored, err := st.RawKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(stored, keys) {
+		t.Errorf("raw bodies stored: %q\nwant: %q", stored, keys)
+	}
 	ctx := context.Background()
 	for _, k := range keys {
 		if err := store.ValidKey(k); err != nil {
@@ -340,6 +336,9 @@ func checkEmbedded(t *testing.T, data string, keys []string) {
 		}
 		if _, err := st.Report(ctx, k); err != nil {
 			t.Errorf("report %s: %v", k, err)
+		}
+		if raw, err := st.Raw(ctx, k); err != nil || len(raw) == 0 {
+			t.Errorf("raw body %s: %d bytes, %v", k, len(raw), err)
 		}
 	}
 	var factKeys []string

@@ -1,6 +1,6 @@
 // Package store is the model of stored TLS reports (RFC 8460) and check
 // results, shared by the two stores: awsstore (S3 and DynamoDB) and embedded
-// (a file tree and bbolt, for ststack serve and tests).
+// (a bbolt database, for ststack serve and tests).
 //
 // The interfaces are owned by their consumers: ingest.Store (SaveReport),
 // checker.ReportStats and checker.History. This package holds what both

@@ -4,18 +4,23 @@
 //
 // Layout of the data directory:
 //
-//	ststack.db               bbolt database: facts, report records, check results
-//	reports/<report key>     raw bodies, as received (gzip or JSON)
+//	ststack.db               bbolt database: raw bodies, facts, report records, check results
+//	reports/<report key>     raw bodies of the previous layout (read only, never written)
 //
-// Buckets of ststack.db, values JSON:
+// Buckets of ststack.db, values JSON unless stated:
 //
+//	raw                      <report key>                → body as received (gzip or JSON bytes)
 //	reports                  <report key>                → store.Report
 //	facts/<domain>           <day>#<report key>          → store.Fact
 //	checks/<domain>          store.HistoryKey(checked at) → checker.Result
 //
-// A raw body is written to a temporary file, synced, and linked to its name
-// only if that name is free, so the first body stored for a report is kept.
-// Facts and the report record are then written in one bbolt transaction.
+// The raw body, the facts and the report record of a report are written in
+// one bbolt transaction, shared with concurrent writers (bbolt Batch): one
+// commit makes a report durable. The raw body is put only if the report has
+// none yet, so the first body stored for a report is kept. Raw reads the
+// raw bucket and falls back to the file reports/<report key> of the
+// previous layout (data directories written before raw bodies moved into
+// the database); a report whose body is such a file gets no second body.
 // Check results older than store.HistoryRetention are pruned on Save.
 //
 // One process at a time opens a data directory (bbolt holds a file lock).
@@ -24,14 +29,14 @@ package embedded
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -50,13 +55,25 @@ var (
 
 // Names in the data directory and database.
 const (
-	dbFile    = "ststack.db"
-	rawDir    = "reports"
-	bReports  = "reports"
-	bFacts    = "facts"
-	bChecks   = "checks"
+	dbFile   = "ststack.db"
+	rawDir   = "reports" // raw bodies of the previous layout, read only
+	bRaw     = "raw"
+	bReports = "reports"
+	bFacts   = "facts"
+	bChecks  = "checks"
+	// tmpPrefix starts the temporary files of the previous layout: never a
+	// raw body.
 	tmpPrefix = ".tmp-"
 )
+
+// legacyRaw returns the path of the raw body of key in the previous
+// layout, or false for a name that was never a raw body there.
+func (s *Store) legacyRaw(key string) (string, bool) {
+	if strings.HasPrefix(key, tmpPrefix) {
+		return "", false
+	}
+	return filepath.Join(s.dir, rawDir, key), true
+}
 
 // Store is the embedded report store. It is safe for concurrent use.
 type Store struct {
@@ -72,7 +89,7 @@ const batchDelay = 2 * time.Millisecond
 // Open opens (creating it if needed) the data directory dir. It fails when
 // another process has it open.
 func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Join(dir, rawDir), 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
 	db, err := bolt.Open(filepath.Join(dir, dbFile), 0o600, &bolt.Options{Timeout: 2 * time.Second})
@@ -83,7 +100,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("embedded store: open %s: %w", filepath.Join(dir, dbFile), err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range []string{bReports, bFacts, bChecks} {
+		for _, b := range []string{bRaw, bReports, bFacts, bChecks} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
 				return err
 			}
@@ -121,10 +138,9 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (bool, error) {
 	if err != nil || known {
 		return false, err
 	}
-	if err := s.putRaw(e.Report.Key, e.Raw); err != nil {
-		return false, err
-	}
-	if err := ctx.Err(); err != nil {
+	// A body of the previous layout is the first body: keep it.
+	legacyRaw, err := s.hasLegacyRaw(e.Report.Key)
+	if err != nil {
 		return false, err
 	}
 	rec, err := json.Marshal(e.Report)
@@ -140,6 +156,14 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (bool, error) {
 	var created bool
 	write := func(tx *bolt.Tx) error {
 		created = false // Batch may run this more than once
+		if !legacyRaw {
+			rawb := tx.Bucket([]byte(bRaw))
+			if rawb.Get(key) == nil {
+				if err := rawb.Put(key, e.Raw); err != nil {
+					return err
+				}
+			}
+		}
 		fb := tx.Bucket([]byte(bFacts))
 		for i, f := range e.Facts {
 			db, err := fb.CreateBucketIfNotExists([]byte(f.Domain))
@@ -175,48 +199,21 @@ func factKey(day store.Day, key string) []byte {
 	return []byte(string(day) + "#" + key)
 }
 
-// putRaw writes raw to reports/<key> unless that file exists: through a
-// synced temporary file linked into place, then the directory synced.
-func (s *Store) putRaw(key string, raw []byte) error {
-	dir := filepath.Join(s.dir, rawDir)
-	name := filepath.Join(dir, key)
-	if _, err := os.Lstat(name); err == nil {
-		return nil
+// hasLegacyRaw reports whether the previous layout holds a raw body of
+// the report with identity key key (the file reports/<key>).
+func (s *Store) hasLegacyRaw(key string) (bool, error) {
+	name, ok := s.legacyRaw(key)
+	if !ok {
+		return false, nil
 	}
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	tmp := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("embedded store: raw body %s: %w", key, err)
-	}
-	defer os.Remove(tmp)
-	_, err = f.Write(raw)
+	_, err := os.Lstat(name)
 	if err == nil {
-		err = f.Sync()
+		return true, nil
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
 	}
-	if err != nil {
-		return fmt.Errorf("embedded store: raw body %s: %w", key, err)
-	}
-	if err := os.Link(tmp, name); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("embedded store: raw body %s: %w", key, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("embedded store: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("embedded store: sync %s: %w", dir, err)
-	}
-	return nil
+	return false, fmt.Errorf("embedded store: raw body %s: %w", key, err)
 }
 
 // Report returns the record of the report with identity key key.
@@ -236,12 +233,30 @@ func (s *Store) Report(ctx context.Context, key string) (store.Report, error) {
 }
 
 // Raw returns the raw body of the report with identity key key, as
-// received.
+// received: from the raw bucket, else from the file reports/<key> of the
+// previous layout.
 func (s *Store) Raw(ctx context.Context, key string) ([]byte, error) {
 	if err := store.ValidKey(key); err != nil {
 		return nil, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
-	b, err := os.ReadFile(filepath.Join(s.dir, rawDir, key))
+	var b []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket([]byte(bRaw)).Get([]byte(key)); v != nil {
+			b = bytes.Clone(v) // v is valid only during the transaction
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if b != nil {
+		return b, nil
+	}
+	name, ok := s.legacyRaw(key)
+	if !ok {
+		return nil, fmt.Errorf("%w: raw body %s", store.ErrNotFound, key)
+	}
+	b, err = os.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: raw body %s", store.ErrNotFound, key)
 	}
@@ -249,6 +264,32 @@ func (s *Store) Raw(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
 	return b, nil
+}
+
+// RawKeys returns the identity keys of the reports whose raw body is
+// stored, from the raw bucket and the previous layout, sorted, each once.
+func (s *Store) RawKeys(ctx context.Context) ([]string, error) {
+	var keys []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bRaw)).ForEach(func(k, _ []byte) error {
+			keys = append(keys, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	files, err := os.ReadDir(filepath.Join(s.dir, rawDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	for _, f := range files {
+		if _, ok := s.legacyRaw(f.Name()); ok && store.ValidKey(f.Name()) == nil && f.Type().IsRegular() {
+			keys = append(keys, f.Name())
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys), nil
 }
 
 // Facts returns the facts of domain whose day is in [from, to], in order
