@@ -118,6 +118,22 @@ func readInput(name string, env *cliEnv) ([]byte, error) {
 	return b, nil
 }
 
+// readOneInput reads the single FILE|- argument of a validating command:
+// it returns the input's display name and bytes, or the exit status to
+// return (>= 0) after saying what was wrong.
+func readOneInput(fs *flag.FlagSet, pos []string, env *cliEnv) (string, []byte, int) {
+	if len(pos) != 1 {
+		return "", nil, usageError(fs, env, "expected one FILE (or - for standard input)")
+	}
+	name := displayName(pos[0])
+	data, err := readInput(pos[0], env)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ststack %s: %s: %v\n", fs.Name(), name, err)
+		return "", nil, exitInvalid
+	}
+	return name, data, -1
+}
+
 // displayName is how messages name an input: the path, or "<stdin>".
 func displayName(name string) string {
 	if name == "-" {

@@ -95,14 +95,9 @@ e-mail (detected from the content), and prints its normalised form.`)
 	if code >= 0 {
 		return code
 	}
-	if len(pos) != 1 {
-		return usageError(fs, env, "expected one FILE (or - for standard input)")
-	}
-	name := displayName(pos[0])
-	data, err := readInput(pos[0], env)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "ststack report parse: %s: %v\n", name, err)
-		return exitInvalid
+	name, data, code := readOneInput(fs, pos, env)
+	if code >= 0 {
+		return code
 	}
 	r, err := parseReportInput(data)
 	if err != nil {

@@ -26,14 +26,9 @@ func runPolicy(ctx context.Context, args []string, env *cliEnv) int {
 	if code >= 0 {
 		return code
 	}
-	if len(pos) != 1 {
-		return usageError(fs, env, "expected one FILE (or - for standard input)")
-	}
-	name := displayName(pos[0])
-	data, err := readInput(pos[0], env)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "ststack policy validate: %s: %v\n", name, err)
-		return exitInvalid
+	name, data, code := readOneInput(fs, pos, env)
+	if code >= 0 {
+		return code
 	}
 
 	type policyJSON struct {
