@@ -269,9 +269,27 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// dynaliteWrapper runs dynalite's cli.js (the first argument) with the
+// rest of the arguments. dynalite throws from a request's 'error' event, so
+// a client that closes a connection mid-request (the SDK cancelling a
+// request whose sibling failed, as fault tests make it do) killed the
+// server for every later test: the wrapper logs such an abort and goes on,
+// and still exits on any other uncaught error.
+const dynaliteWrapper = `
+process.on('uncaughtException', function (err) {
+  if (err && err.code === 'ECONNRESET') {
+    console.error('dynalite: a client aborted a request: ' + err.message)
+    return
+  }
+  console.error(err)
+  process.exit(1)
+})
+require(process.argv[1])
+`
+
 // startDynalite starts dynalite on port and waits until it listens.
 func startDynalite(node, cli string, port int) (*exec.Cmd, error) {
-	cmd := exec.Command(node, cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+	cmd := exec.Command(node, "-e", dynaliteWrapper, cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 	cmd.SysProcAttr = sysProcAttr()
 	stdout, err := cmd.StdoutPipe()
