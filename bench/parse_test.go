@@ -16,9 +16,8 @@ import (
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
 
-// samplesDir holds the real reports; the repository is checked out beside
-// shared/.
-const samplesDir = "../../shared/testdata/tlsrpt"
+// samplesDir holds the real reports (see its SOURCES.md).
+const samplesDir = "../testdata/tlsrpt"
 
 // corpusSeed and corpusSize define the generated corpus.
 const (

@@ -1,6 +1,6 @@
 // Package corpus generates aggregate TLS reports (RFC 8460 §4) for
 // benchmarks and load tests: deterministic for a seed, and varied the ways
-// real senders vary (see the samples in ../shared/testdata/tlsrpt/): one to
+// real senders vary (see the samples in testdata/tlsrpt/): one to
 // many policies of the three policy types, none to many failure details of
 // every result type, mx-host as an array or as one string, date-times with
 // and without a zone, contact-info null or missing, IPv4 and IPv6

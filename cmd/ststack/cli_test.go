@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-const samples = "../../../shared/testdata/tlsrpt"
+const samples = "../../testdata/tlsrpt"
 
 // runCLI runs ststack in-process with args and stdin, and returns the exit
 // status and what it wrote.

@@ -44,7 +44,7 @@ reporting:
 `
 
 const (
-	samples   = "../../../shared/testdata/tlsrpt/"
+	samples   = "../../testdata/tlsrpt/"
 	googleEML = samples + "google-2024-09.eml"
 )
 

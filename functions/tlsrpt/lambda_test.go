@@ -35,7 +35,7 @@ reporting: { https: true }
 `
 
 // sample is a real report (Google's) about example.com.
-const sample = "../../../shared/testdata/tlsrpt/google-2024-02.json"
+const sample = "../../testdata/tlsrpt/google-2024-02.json"
 
 // event is what API Gateway (HTTP API, payload 2.0) sends for a POST of
 // body with the given content type: binary bodies base64-encoded.

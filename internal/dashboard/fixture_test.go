@@ -24,11 +24,11 @@ import (
 )
 
 // The fixtures: the example organisation, real reports from
-// ../../../shared/testdata/tlsrpt about its domains, and the sample data,
+// testdata/tlsrpt about its domains, and the sample data,
 // ingested through package ingest at a fixed time.
 const (
 	exampleConfig = "../../ststack.example.yaml"
-	realReports   = "../../../shared/testdata/tlsrpt"
+	realReports   = "../../testdata/tlsrpt"
 )
 
 // fixtureNow is two days after the last real report about example.com.

@@ -30,7 +30,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 // samplesDir holds real reports, beside the repository.
-const samplesDir = "../../../shared/testdata/tlsrpt"
+const samplesDir = "../../testdata/tlsrpt"
 
 // served are the policy domains of the samples.
 var served = []string{"example.com", "company-y.example", "cardinalhealth.ca", "test.xmox.nl"}

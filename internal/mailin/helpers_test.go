@@ -22,7 +22,7 @@ import (
 
 // Real reports and report e-mails from senders (read-only, beside the repo).
 const (
-	samples      = "../../../shared/testdata/tlsrpt/"
+	samples      = "../../testdata/tlsrpt/"
 	googleJSON   = samples + "google-2024-02.json" // about example.com
 	googleEML    = samples + "google-2024-09.eml"  // about cardinalhealth.ca, signed by google.com (expired)
 	microsoftEML = samples + "microsoft-2023.eml"  // about test.xmox.nl, signed by microsoft.com

@@ -19,7 +19,7 @@ import (
 )
 
 // samplesDir holds real reports, beside the repository.
-const samplesDir = "../../../shared/testdata/tlsrpt"
+const samplesDir = "../../testdata/tlsrpt"
 
 func readSample(t testing.TB, name string) []byte {
 	t.Helper()
