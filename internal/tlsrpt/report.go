@@ -333,9 +333,20 @@ const maxKeyLen = 200
 // and report-id, each escaped so that only ASCII letters, digits and "-" stay
 // as they are and every other byte becomes "_" and two lower-case hex digits,
 // joined by ".". It thus never holds "/", "..", white space or control
-// characters, and distinct identities give distinct keys. A key longer than
-// 200 bytes is cut to 160 and ends in "!" and 32 hex digits of the SHA-256 of
-// organisation, a NUL byte and report-id ("!" never occurs otherwise).
+// characters, and distinct identities give distinct keys ("." never occurs
+// in an escaped part). A key longer than 200 bytes is cut to 160 and ends in
+// a hash of the whole identity ("!" never occurs otherwise):
+//
+//   - "!" and 32 hex digits of the SHA-256 of organisation, a NUL byte and
+//     report-id, when neither holds a NUL byte (the NUL then separates them
+//     unambiguously; this is the form keys always had, so stored reports
+//     keep their keys);
+//   - "!!" and 32 hex digits of the SHA-256 of the escaped key, when one of
+//     them holds a NUL byte: organisation + NUL + report-id would no longer
+//     say where one ends ("a\x00" + "b" and "a" + "\x00b"), the escaped key
+//     does.
+//
+// Keys are thus injective up to SHA-256 collisions (issue 14 §6).
 func (id Identity) Key() string {
 	b := make([]byte, 0, len(id.Organization)+len(id.ReportID)+8)
 	b = appendKeyEscaped(b, id.Organization)
@@ -344,8 +355,15 @@ func (id Identity) Key() string {
 	if len(b) <= maxKeyLen {
 		return string(b)
 	}
-	h := sha256.Sum256([]byte(id.Organization + "\x00" + id.ReportID))
-	b = append(b[:160], '!')
+	var h [sha256.Size]byte
+	marker := "!"
+	if strings.IndexByte(id.Organization, 0) < 0 && strings.IndexByte(id.ReportID, 0) < 0 {
+		h = sha256.Sum256([]byte(id.Organization + "\x00" + id.ReportID))
+	} else {
+		h = sha256.Sum256(b)
+		marker = "!!"
+	}
+	b = append(b[:160], marker...)
 	b = hex.AppendEncode(b, h[:16])
 	return string(b)
 }

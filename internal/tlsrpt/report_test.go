@@ -738,3 +738,29 @@ func TestParseReportTopLevel(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentityKeyInjective: long keys end in a hash; two identities that
+// differ only in where a NUL byte sits (organisation or report-id) must not
+// share a key (issue 14 §6), and keys of identities without NUL keep their
+// form (stored reports keep their keys).
+func TestIdentityKeyInjective(t *testing.T) {
+	x := strings.Repeat("x", 200)
+	pairs := [][2]Identity{
+		{{x + "\x00", "y"}, {x, "\x00y"}},
+		{{x, "a\x00\x00b"}, {x + "\x00", "\x00b"}},
+		{{x + "\x00a", "b"}, {x, "a\x00b"}},
+	}
+	for _, p := range pairs {
+		a, b := p[0].Key(), p[1].Key()
+		checkKeySafe(t, a)
+		checkKeySafe(t, b)
+		if a == b {
+			t.Errorf("identities %q and %q share key %s", p[0], p[1], a)
+		}
+	}
+	// The key of a long identity without NUL is as it always was.
+	id := Identity{x, "report-1"}
+	if got, want := id.Key(), x[:160]+"!"+"1b5d41f4323231e4f8b6b573a357838c"; got != want {
+		t.Errorf("Key() = %s, want %s", got, want)
+	}
+}
