@@ -24,6 +24,9 @@ type ingestJSON struct {
 	Report  string    `json:"report,omitempty"` // the report's identity key
 	Domains []string  `json:"domains,omitempty"`
 	DKIM    *dkimJSON `json:"dkim,omitempty"`
+	// Provenance: email-aligned or email-unaligned, once the report was
+	// parsed (docs/email.md).
+	Provenance string `json:"provenance,omitempty"`
 }
 
 type dkimJSON struct {
@@ -133,6 +136,7 @@ func ingestFile(ctx context.Context, p *mailin.Processor, name string, env *cliE
 		return r
 	}
 	r.Outcome, r.Reason, r.Report, r.Domains = string(out.Kind), out.Reason, out.Key, out.Domains
+	r.Provenance = out.Provenance
 	if out.DKIM != nil {
 		r.DKIM = &dkimJSON{Result: out.DKIM.Result, Domain: out.DKIM.Domain, Reason: out.DKIM.Reason}
 	}
@@ -158,7 +162,8 @@ func printIngest(env *cliEnv, r ingestJSON) {
 		if r.Outcome == string(mailin.KindDuplicate) {
 			what = "already stored"
 		}
-		fmt.Fprintf(env.stdout, "%s: %s report %s for %s; %s\n", r.File, what, r.Report, strings.Join(r.Domains, ", "), dkim)
+		fmt.Fprintf(env.stdout, "%s: %s report %s for %s; %s; provenance %s\n", r.File, what, r.Report,
+			strings.Join(r.Domains, ", "), dkim, r.Provenance)
 	default:
 		fmt.Fprintf(env.stderr, "ststack report ingest: %s: %s: %s\n", r.File, r.Outcome, r.Reason)
 	}

@@ -139,15 +139,39 @@ type Result struct {
 	Domains []string
 }
 
+// Source is how a report arrived: its channel (ChannelHTTPS or
+// ChannelEmail), its provenance (store.ProvenanceHTTPS, …EmailAligned or
+// …EmailUnaligned) and, for e-mail, the DKIM verdict of its message.
+type Source struct {
+	Channel    string
+	Provenance string
+	DKIM       *store.DKIM
+}
+
 // Ingest parses data (a report, gzip or JSON, RFC 8460 §4) received by
-// channel and stores it. Errors wrap a tlsrpt sentinel for bad input,
-// ErrNotServed, or ErrStore (with the store's error).
+// channel and stores it: a report posted over HTTPS has provenance
+// store.ProvenanceHTTPS, one e-mailed (without the verdict package mailin
+// adds through IngestReport) store.ProvenanceEmailUnaligned. Errors wrap
+// a tlsrpt sentinel for bad input, ErrNotServed, or ErrStore (with the
+// store's error).
 func (in *Ingester) Ingest(ctx context.Context, data []byte, channel string) (Result, error) {
 	rep, err := tlsrpt.ParseReport(data, in.limits)
 	if err != nil {
 		return Result{}, err
 	}
-	e := store.NewEntry(rep, data, in.serves, channel, in.now())
+	src := Source{Channel: channel, Provenance: store.ProvenanceHTTPS}
+	if channel == ChannelEmail {
+		src.Provenance = store.ProvenanceEmailUnaligned
+	}
+	return in.IngestReport(ctx, rep, data, src)
+}
+
+// IngestReport stores rep, parsed from data (its raw body), which arrived
+// as src says; errors as Ingest's.
+func (in *Ingester) IngestReport(ctx context.Context, rep *tlsrpt.Report, data []byte, src Source) (Result, error) {
+	e := store.NewEntry(rep, data, in.serves, src.Channel, in.now())
+	e.SetProvenance(src.Provenance)
+	e.Report.DKIM = src.DKIM
 	res := Result{Key: e.Report.Key, Report: rep, Domains: e.Report.Domains}
 	if err := store.ValidKey(e.Report.Key); err != nil {
 		// The parser requires organization-name and report-id; an empty

@@ -172,6 +172,9 @@ func checkStored(t *testing.T, st testStore, data, raw []byte) {
 	if rec.ReportID != rep.ReportID || rec.OrganizationName != rep.OrganizationName || !rec.Start.Equal(rep.Start) {
 		t.Errorf("report record = %+v", rec)
 	}
+	if rec.Provenance != store.ProvenanceHTTPS {
+		t.Errorf("provenance %q, want %q: an HTTPS post is never authenticated", rec.Provenance, store.ProvenanceHTTPS)
+	}
 	got, err := st.Raw(ctx, key)
 	if err != nil || !bytes.Equal(got, raw) {
 		t.Errorf("raw body: %d bytes, %v; want the %d bytes posted", len(got), err, len(raw))

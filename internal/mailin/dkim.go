@@ -77,9 +77,9 @@ func NewVerifier(lookup LookupTXT) *Verifier {
 //   - store.DKIMFail otherwise, with the reason.
 //
 // The submitter is the TLS-Report-Submitter header (RFC 8460 §5.3), else the
-// domain of the From address. A signing domain matches it when they are
-// equal or one is a subdomain of the other (relaxed, as DMARC aligns; no
-// public suffix list, so a one-label d= never matches). A key whose service
+// domain of the From address. A signing domain matches it when both have
+// the same organisational domain by the public suffix list (relaxed, as
+// DMARC aligns; see aligned), so a public suffix never matches. A key whose service
 // type (s=, RFC 6376 §3.6.1) names neither tlsrpt nor * does not pass (RFC
 // 8460 §5.3: the key SHOULD say s=tlsrpt; keys without s= serve all
 // services). A signature with l= never passes (RFC 8460 §5.3: MUST NOT).
@@ -172,15 +172,6 @@ func withoutServices(txt string) (string, []string, bool) {
 		return strings.Join(slices.Delete(tags, i, i+1), ";"), services, true
 	}
 	return txt, nil, false
-}
-
-// aligned reports whether signing domain d speaks for submitter: the same
-// name, or one a subdomain of the other; d needs two labels at least.
-func aligned(d, submitter string) bool {
-	if submitter == "" || !strings.Contains(d, ".") {
-		return false
-	}
-	return d == submitter || strings.HasSuffix(submitter, "."+d) || strings.HasSuffix(d, "."+submitter)
 }
 
 // submitterOf returns the submitter domain of a report e-mail, lower case:

@@ -153,6 +153,16 @@ func TestAligned(t *testing.T) {
 		{"google.com", "", false},
 		{"", "google.com", false},
 		{"microsoft.com", "google.com", false},
+		// The public suffix list decides (issue 14 §2): a public suffix
+		// aligns with nothing, names under one organisational domain align.
+		{"example.com", "com", false},
+		{"com", "com", false},
+		{"attacker.co.uk", "co.uk", false},
+		{"evil.github.io", "github.io", false},
+		{"evil.github.io", "victim.github.io", false},
+		{"mail.google.com", "reports.google.com", true},
+		{"google.co.uk", "smtp.google.co.uk", true},
+		{"example", "example", false},
 	}
 	for _, tc := range tests {
 		if got := aligned(tc.d, tc.submitter); got != tc.want {
@@ -203,5 +213,36 @@ func TestResolverLookup(t *testing.T) {
 	got, err := lookupOf(t, d)(context.Background(), "k._domainkey.example.com")
 	if err != nil || !slices.Equal(got, []string{"v=DKIM1; p=abc"}) {
 		t.Errorf("lookup = %q, %v; want the strings of the record joined", got, err)
+	}
+}
+
+// TestOrganizationAligned: a signing domain speaks for a report's
+// organisation only when the organization-name names that domain's
+// organisational domain (issue 14 §2).
+func TestOrganizationAligned(t *testing.T) {
+	tests := []struct {
+		d, org string
+		want   bool
+	}{
+		{"google.com", "Google Inc.", true},
+		{"google.com", "Google LLC", true},
+		{"mail.google.com", "google llc", true},
+		{"microsoft.com", "Microsoft Corporation", true},
+		{"mail.ru", "Mail.ru", true},
+		{"corp.mail.ru", "Mail.Ru", true},
+		{"company-x.example", "Company-X", true},
+		{"attacker.example", "Google LLC", false},
+		{"attacker.example", "attacker", true},
+		{"googl.com", "Google LLC", false},
+		{"google.com", "Googleplex", false},
+		{"com", "com", false},
+		{"google.com", "", false},
+		{"", "Google LLC", false},
+		{"mail.ru", "gmail.ru", false},
+	}
+	for _, tc := range tests {
+		if got := organizationAligned(tc.d, tc.org); got != tc.want {
+			t.Errorf("organizationAligned(%q, %q) = %v, want %v", tc.d, tc.org, got, tc.want)
+		}
 	}
 }

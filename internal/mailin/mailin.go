@@ -39,8 +39,9 @@ const (
 	KindStored Kind = "stored"
 	// KindDuplicate: the report was stored before, by either channel.
 	KindDuplicate Kind = "duplicate"
-	// KindDropped: a report whose DKIM verdict is not pass, dropped as
-	// Options.DropUnsigned asks.
+	// KindDropped: a report whose provenance is not
+	// store.ProvenanceEmailAligned (no passing DKIM signature by the
+	// submitter and the organisation), dropped as Options.DropUnsigned asks.
 	KindDropped Kind = "dropped"
 	// KindNotReport: a message that carries no report (a bounce, spam, a
 	// reply).
@@ -64,6 +65,9 @@ type Outcome struct {
 	// DKIM is the verdict on the message's signatures, nil when the
 	// message was not verified (no report in it, or refused before).
 	DKIM *store.DKIM
+	// Provenance is store.ProvenanceEmailAligned or
+	// store.ProvenanceEmailUnaligned once the report was parsed.
+	Provenance string
 	// MessageID, From and Submitter are from the message's header
 	// (Submitter: TLS-Report-Submitter), for logs; bounded.
 	MessageID, From, Submitter string
@@ -73,9 +77,11 @@ type Outcome struct {
 type Options struct {
 	// Domains are the served mail domains (as ingest.Options.Domains).
 	Domains []string
-	// DropUnsigned drops reports whose DKIM verdict is not pass (RFC 8460
-	// §5.3: reports lacking a valid signature MUST be ignored). By default
-	// they are stored, the verdict with them.
+	// DropUnsigned drops reports whose provenance is not
+	// store.ProvenanceEmailAligned: no valid signature by the submitter's
+	// and the named organisation's domain (RFC 8460 §5.3: reports lacking
+	// a valid signature MUST be ignored). By default they are stored, the
+	// verdict and provenance with them.
 	DropUnsigned bool
 	// MaxMessage bounds one message (0: DefaultMaxMessage).
 	MaxMessage int64
@@ -183,6 +189,9 @@ func (p *Processor) Process(ctx context.Context, msg []byte) (Outcome, error) {
 	if out.DKIM != nil {
 		attrs = append(attrs, "dkim", out.DKIM.Result, "dkim_domain", out.DKIM.Domain)
 	}
+	if out.Provenance != "" {
+		attrs = append(attrs, "provenance", out.Provenance)
+	}
 	switch {
 	case err != nil:
 		p.log.ErrorContext(ctx, "mailin: not processed, to be retried", append(attrs, "error", err.Error())...)
@@ -221,20 +230,30 @@ func (p *Processor) process(ctx context.Context, msg []byte) (Outcome, error) {
 		return out, err
 	}
 	out.DKIM = &verdict
-	if verdict.Result != store.DKIMPass && p.drop {
-		// Parse anyway, for the log line's report key.
-		if rep, err := tlsrpt.ParseReport(data, p.limits); err == nil {
-			out.Key = rep.Identity().Key()
+	rep, err := tlsrpt.ParseReport(data, p.limits)
+	if err != nil {
+		// tlsrpt.ErrTooLarge, ErrMalformed, ErrInvalid, ErrTooDeep,
+		// ErrTooMany.
+		out.Kind, out.Reason = KindRefused, oneLine(err)
+		return out, nil
+	}
+	out.Key = rep.Identity().Key()
+	var why string
+	out.Provenance, why = provenanceOf(verdict, rep.OrganizationName)
+	if out.Provenance != store.ProvenanceEmailAligned && p.drop {
+		out.Kind, out.Reason = KindDropped, why
+		if verdict.Result != store.DKIMPass {
+			out.Reason += ": " + cmp.Or(verdict.Reason, "no valid signature")
 		}
-		out.Kind, out.Reason = KindDropped, "DKIM "+verdict.Result+": "+cmp.Or(verdict.Reason, "no valid signature")
 		return out, nil
 	}
 
-	in, err := ingest.New(verdictStore{p.store, verdict}, p.ingestOpts)
+	in, err := ingest.New(p.store, p.ingestOpts)
 	if err != nil {
 		return out, err
 	}
-	res, err := in.Ingest(ctx, data, ingest.ChannelEmail)
+	res, err := in.IngestReport(ctx, rep, data, ingest.Source{Channel: ingest.ChannelEmail,
+		Provenance: out.Provenance, DKIM: &verdict})
 	out.Key, out.Domains = res.Key, res.Domains
 	switch {
 	case err == nil && res.Created:
@@ -246,24 +265,10 @@ func (p *Processor) process(ctx context.Context, msg []byte) (Outcome, error) {
 	case ctx.Err() != nil:
 		return out, ctx.Err()
 	default:
-		// tlsrpt.ErrTooLarge, ErrMalformed, ErrInvalid, ErrTooDeep,
-		// ErrTooMany; ingest.ErrNotServed.
+		// ingest.ErrNotServed, tlsrpt.ErrInvalid.
 		out.Kind, out.Reason = KindRefused, oneLine(err)
 	}
 	return out, nil
-}
-
-// verdictStore stores reports with the DKIM verdict of the message they
-// came in.
-type verdictStore struct {
-	ingest.Store
-	verdict store.DKIM
-}
-
-func (s verdictStore) SaveReport(ctx context.Context, e store.Entry) (bool, error) {
-	v := s.verdict
-	e.Report.DKIM = &v
-	return s.Store.SaveReport(ctx, e)
 }
 
 // headerFacts returns the Message-ID, From and TLS-Report-Submitter of

@@ -87,6 +87,15 @@ func NewEntry(r *tlsrpt.Report, raw []byte, serves func(domain string) bool, cha
 	return e
 }
 
+// SetProvenance records how far the report is authenticated (a
+// Provenance* constant) on its record and on each of its facts.
+func (e *Entry) SetProvenance(p string) {
+	e.Report.Provenance = p
+	for i := range e.Facts {
+		e.Facts[i].Provenance = p
+	}
+}
+
 // rowKey is a FailureCount without its count.
 type rowKey struct {
 	resultType                         tlsrpt.ResultType

@@ -55,6 +55,43 @@ type Report struct {
 	// DKIM is the DKIM verdict of a report received by e-mail (RFC 8460
 	// §5.3; set by package mailin); nil for other channels.
 	DKIM *DKIM `json:"dkim,omitempty"`
+	// Provenance says how far the report is authenticated: one of
+	// ProvenanceHTTPS, ProvenanceEmailAligned, ProvenanceEmailUnaligned
+	// ("" in records stored before it was recorded; see ProvenanceOf).
+	Provenance string `json:"provenance"`
+}
+
+// Provenances of a stored report (Report.Provenance, Fact.Provenance):
+// what vouches for the organisation the report names.
+const (
+	// ProvenanceHTTPS: posted to the HTTPS endpoint, which anyone can do;
+	// nothing ties it to the organisation it names.
+	ProvenanceHTTPS = "https"
+	// ProvenanceEmailAligned: e-mailed with a passing DKIM signature
+	// (RFC 8460 §5.3) whose signing domain has the organisational domain
+	// of the submitter and of the report's organization-name.
+	ProvenanceEmailAligned = "email-aligned"
+	// ProvenanceEmailUnaligned: e-mailed unsigned, with no passing
+	// signature, or signed by a domain that is not the submitter's or
+	// the organisation's.
+	ProvenanceEmailUnaligned = "email-unaligned"
+)
+
+// Provenances lists every provenance, most trusted first.
+var Provenances = []string{ProvenanceEmailAligned, ProvenanceEmailUnaligned, ProvenanceHTTPS}
+
+// ProvenanceOf is the provenance of a report record, also of one stored
+// before provenance was recorded: its channel tells HTTPS from e-mail, and
+// an old e-mailed record counts as unaligned (its organisation was never
+// checked against the signer).
+func (r *Report) ProvenanceOf() string {
+	switch {
+	case r.Provenance != "":
+		return r.Provenance
+	case r.Channel == "email":
+		return ProvenanceEmailUnaligned
+	}
+	return ProvenanceHTTPS
 }
 
 // DKIM results of an e-mailed report (DKIM.Result).
@@ -104,6 +141,9 @@ type Fact struct {
 	// fields empty, and Folded is true: totals by result type stay exact.
 	Failures []FailureCount `json:"failures,omitempty"`
 	Folded   bool           `json:"folded,omitempty"`
+	// Provenance is the report's (Report.Provenance; "" for facts stored
+	// before it was recorded).
+	Provenance string `json:"provenance,omitempty"`
 }
 
 // PolicyTotals are the session counts of one policy type.

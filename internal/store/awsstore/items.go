@@ -41,6 +41,9 @@ func factItem(f store.Fact) (map[string]types.AttributeValue, error) {
 		"mx_hosts":          strList(f.MXHosts),
 		"folded":            &types.AttributeValueMemberBOOL{Value: f.Folded},
 	}
+	if f.Provenance != "" {
+		it["provenance"] = str(f.Provenance)
+	}
 	return it, nil
 }
 
@@ -59,6 +62,7 @@ func factFromItem(it map[string]types.AttributeValue) (store.Fact, error) {
 		Failure:          d.n("failure"),
 		MXHosts:          d.list("mx_hosts"),
 		Folded:           d.bool("folded"),
+		Provenance:       d.optS("provenance"),
 	}
 	d.json("policies", &f.Policies)
 	d.json("failures", &f.Failures)
@@ -87,6 +91,7 @@ func reportItem(r store.Report) map[string]types.AttributeValue {
 		"size":              num(r.Size),
 		"quirks":            strList(r.Quirks),
 		"raw_key":           str(store.RawKey(r.Key)),
+		"provenance":        str(r.Provenance),
 	} {
 		it[k] = v
 	}
@@ -116,6 +121,7 @@ func reportFromItem(it map[string]types.AttributeValue) (store.Report, error) {
 		ContentType:      d.s("content_type"),
 		Size:             d.n("size"),
 		Quirks:           d.list("quirks"),
+		Provenance:       d.optS("provenance"), // absent in items stored before it was recorded
 	}
 	if _, ok := it["dkim_result"]; ok { // e-mailed reports only
 		r.DKIM = &store.DKIM{Result: d.s("dkim_result"), Domain: d.s("dkim_domain"), Reason: d.s("dkim_reason")}
@@ -164,6 +170,14 @@ func (d *decoder) s(k string) string {
 		return ""
 	}
 	return v.Value
+}
+
+// optS reads a string attribute that older items lack ("" then).
+func (d *decoder) optS(k string) string {
+	if _, ok := d.item[k]; !ok {
+		return ""
+	}
+	return d.s(k)
 }
 
 func (d *decoder) n(k string) int64 {

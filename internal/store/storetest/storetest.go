@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"History", testHistory},
 		{"HistoryCertificate", testHistoryCertificate},
 		{"EmailVerdict", testEmailVerdict},
+		{"Provenance", testProvenance},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -502,5 +503,30 @@ func testEmailVerdict(t *testing.T, s Store) {
 			t.Fatal(err)
 		}
 		equal(t, "Report with verdict "+fmt.Sprint(v), rep, e.Report)
+	}
+}
+
+// testProvenance: a report's provenance is kept on its record and on each
+// of its facts.
+func testProvenance(t *testing.T, s Store) {
+	ctx := context.Background()
+	for i, p := range store.Provenances {
+		e := Entry(t, Report("Mailer", fmt.Sprintf("prov-%d", i), "2024-03-05", 1, []string{"example.com", "example.org"}))
+		e.SetProvenance(p)
+		save(t, s, e)
+		rep, err := s.Report(ctx, e.Report.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Provenance != p || rep.ProvenanceOf() != p {
+			t.Errorf("Report(%s).Provenance = %q, want %q", e.Report.Key, rep.Provenance, p)
+		}
+		for _, d := range []string{"example.com", "example.org"} {
+			for _, f := range facts(t, s, d, "2024-03-05", "2024-03-05") {
+				if f.ReportKey == e.Report.Key && f.Provenance != p {
+					t.Errorf("fact %s/%s: provenance %q, want %q", d, f.ReportKey, f.Provenance, p)
+				}
+			}
+		}
 	}
 }
