@@ -4,8 +4,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // Email says how the reports e-mailed to reporting.mailto are received
@@ -74,40 +72,61 @@ func (c *Config) MailZone() (DNS, bool) {
 	return best, best.ZoneName != ""
 }
 
-// email parses reporting.email; rf is the reporting section, c the rest of
-// the file as parsed so far (region, domains, reporting).
+// emailFields is the structure of reporting.email.
+type emailFields struct {
+	receive      *field // given and a boolean
+	on           bool   // receive: true
+	dropUnsigned bool
+	ruleSet      *scalar
+}
+
+// email reads reporting.email, structure first, then values; rf is the
+// reporting section, c the rest of the file as read so far (region,
+// domains, reporting).
 func (p *parser) email(rf field, c *Config) Email {
-	var e Email
 	f, ok := child(rf, "email")
 	if !ok {
-		return e
+		return Email{}
 	}
+	ef := p.emailStructure(f)
+	return p.emailValues(ef, rf, c)
+}
+
+func (p *parser) emailStructure(f field) emailFields {
+	var ef emailFields
 	fs := p.mapping(f.val, f.path, "receive", "drop_unsigned", "rule_set")
-	rcv, hasReceive := fs["receive"]
-	var on bool
-	if hasReceive {
-		on, _ = p.boolean(rcv)
+	if rcv, ok := fs["receive"]; ok {
+		ef.receive = &rcv
+		ef.on, _ = p.boolean(rcv)
 	}
 	if df, ok := fs["drop_unsigned"]; ok {
-		e.DropUnsigned, _ = p.boolean(df)
+		ef.dropUnsigned, _ = p.boolean(df)
 	}
-	if rf, ok := fs["rule_set"]; ok {
-		if s, ok := p.str(rf.val, rf.path); ok {
-			switch {
-			case !ruleSetRE.MatchString(s):
-				p.add(rf.val.Line, rf.path, nil, "%q is not an SES receipt rule set name (letters, digits, \".\", \"_\", \"-\", at most 64)", s)
-			case !on:
-				p.add(rf.val.Line, rf.path, nil, "is where the stack adds its receipt rule; it needs receive: true")
-			default:
-				e.RuleSet = s
-			}
+	if sf, ok := fs["rule_set"]; ok {
+		if s, ok := p.text(sf); ok {
+			ef.ruleSet = &s
 		}
 	}
-	if !on {
+	return ef
+}
+
+func (p *parser) emailValues(ef emailFields, rf field, c *Config) Email {
+	e := Email{DropUnsigned: ef.dropUnsigned}
+	if s := ef.ruleSet; s != nil {
+		switch {
+		case !ruleSetRE.MatchString(s.text):
+			p.addAt(*s, nil, "%q is not an SES receipt rule set name (letters, digits, \".\", \"_\", \"-\", at most 64)", s.text)
+		case !ef.on:
+			p.addAt(*s, nil, "is where the stack adds its receipt rule; it needs receive: true")
+		default:
+			e.RuleSet = s.text
+		}
+	}
+	if !ef.on {
 		return e
 	}
 	before := len(p.errs)
-	line, path := rcv.val.Line, rcv.path
+	line, path := ef.receive.val.Line, ef.receive.path
 	name := c.MailDomain()
 	example := "reports.example.com"
 	if len(c.Domains) > 0 {
@@ -134,18 +153,4 @@ func (p *parser) email(rf field, c *Config) Email {
 	}
 	e.Receive = len(p.errs) == before
 	return e
-}
-
-// child returns the field key of the mapping f, if f is a mapping that has
-// it. Unknown and duplicate keys are reported by whoever parses f.
-func child(f field, key string) (field, bool) {
-	if f.val == nil || f.val.Kind != yaml.MappingNode {
-		return field{}, false
-	}
-	for i := 0; i+1 < len(f.val.Content); i += 2 {
-		if k := f.val.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
-			return field{key: k, val: f.val.Content[i+1], path: join(f.path, key)}, true
-		}
-	}
-	return field{}, false
 }

@@ -1,0 +1,96 @@
+package config
+
+import "strings"
+
+// checkerFields is the structure of the checker section.
+type checkerFields struct {
+	schedule    *scalar
+	alertEmails []item
+	smtpProbe   *field // a boolean
+	windowDays  *field // a whole number
+	minSessions *field // a whole number
+}
+
+// checker reads the checker section, structure first, then values;
+// f.val is nil when it is absent.
+func (p *parser) checker(f field) Checker {
+	c := Checker{
+		Schedule:             DefaultSchedule,
+		ReadinessWindowDays:  DefaultReadinessWindowDays,
+		ReadinessMinSessions: DefaultReadinessMinSessions,
+	}
+	if f.val == nil {
+		return c
+	}
+	cf := p.checkerStructure(f)
+	p.checkerValues(cf, &c)
+	return c
+}
+
+func (p *parser) checkerStructure(f field) checkerFields {
+	var cf checkerFields
+	fs := p.mapping(f.val, f.path, "schedule", "alert_emails", "smtp_probe", "readiness")
+	if sf, ok := fs["schedule"]; ok {
+		if s, ok := p.text(sf); ok {
+			cf.schedule = &s
+		}
+	}
+	if af, ok := fs["alert_emails"]; ok {
+		cf.alertEmails = p.texts(af)
+	}
+	if pf, ok := fs["smtp_probe"]; ok {
+		if _, ok := p.boolean(pf); ok {
+			cf.smtpProbe = &pf
+		}
+	}
+	if rf, ok := fs["readiness"]; ok {
+		rs := p.mapping(rf.val, rf.path, "window_days", "min_sessions")
+		if wf, ok := rs["window_days"]; ok && p.wholeNumber(wf) {
+			cf.windowDays = &wf
+		}
+		if mf, ok := rs["min_sessions"]; ok && p.wholeNumber(mf) {
+			cf.minSessions = &mf
+		}
+	}
+	return cf
+}
+
+func (p *parser) checkerValues(cf checkerFields, c *Checker) {
+	if s := cf.schedule; s != nil {
+		if err := checkSchedule(s.text); err != nil {
+			p.addAt(*s, nil, "%v", err)
+		} else {
+			c.Schedule = s.text
+		}
+	}
+	seen := make(map[string]int)
+	for _, it := range cf.alertEmails {
+		a, err := parseAddress(it.text)
+		if err != nil {
+			p.addAt(it.scalar, nil, "%v", err)
+			continue
+		}
+		if j, dup := seen[strings.ToLower(a)]; dup {
+			p.addAt(it.scalar, nil, "%s is listed twice (also alert_emails[%d])", it.text, j)
+			continue
+		}
+		seen[strings.ToLower(a)] = it.idx
+		c.AlertEmails = append(c.AlertEmails, a)
+	}
+	if pf := cf.smtpProbe; pf != nil {
+		c.SMTPProbe, _ = p.boolean(*pf)
+		if c.SMTPProbe {
+			p.warn(pf.val.Line, pf.path, "AWS blocks outbound port 25 from Lambda unless the checker runs in a VPC behind a NAT gateway whose block AWS lifted on request")
+		}
+	}
+	if wf := cf.windowDays; wf != nil {
+		if v, ok := p.inRange(*wf, 1, 366); ok {
+			c.ReadinessWindowDays = int(v)
+		}
+	}
+	if mf := cf.minSessions; mf != nil {
+		if v, ok := p.inRange(*mf, 1, 1<<53); ok {
+			c.ReadinessMinSessions = v
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package config
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// maxErrors bounds the errors reported for one file; a file that bad is
+// better fixed from the top.
+const maxErrors = 100
+
+// parser walks the YAML node tree, collecting errors and warnings with
+// their line and field path. Each section of the file has a file of its
+// own (parse.go for the top level, domains.go, policy.go, reporting.go,
+// email.go, checker_section.go), and each reads the section's structure
+// first, with the helpers of structure.go (which keys, which YAML kinds),
+// and checks its values second.
+type parser struct {
+	file      string
+	errs      []*Error
+	warnings  []Warning
+	warned    map[Warning]bool
+	truncated bool
+}
+
+func (p *parser) add(line int, path string, cause error, format string, args ...any) {
+	if len(p.errs) >= maxErrors {
+		p.truncated = true
+		return
+	}
+	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: path,
+		Msg: fmt.Sprintf(format, args...), Err: cause, class: ErrInvalid})
+}
+
+// addAt is add for a problem with a scalar's value.
+func (p *parser) addAt(s scalar, cause error, format string, args ...any) {
+	p.add(s.line, s.path, cause, format, args...)
+}
+
+func (p *parser) warn(line int, path, format string, args ...any) {
+	p.warnings = append(p.warnings, Warning{File: p.file, Line: line, Field: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warnOnce adds a warning unless the same one was given already.
+func (p *parser) warnOnce(line int, path, msg string) {
+	w := Warning{File: p.file, Line: line, Field: path, Msg: msg}
+	if p.warned[w] {
+		return
+	}
+	if p.warned == nil {
+		p.warned = make(map[Warning]bool)
+	}
+	p.warned[w] = true
+	p.warnings = append(p.warnings, w)
+}
+
+// err returns the collected errors in line order: nil, one *Error, or
+// several joined with errors.Join.
+func (p *parser) err() error {
+	slices.SortStableFunc(p.errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+	slices.SortStableFunc(p.warnings, func(a, b Warning) int { return cmp.Compare(a.Line, b.Line) })
+	if p.truncated {
+		p.errs = append(p.errs, &Error{File: p.file, class: ErrInvalid,
+			Msg: fmt.Sprintf("more errors follow; stopped after %d", maxErrors)})
+	}
+	switch len(p.errs) {
+	case 0:
+		return nil
+	case 1:
+		return p.errs[0]
+	}
+	errs := make([]error, len(p.errs))
+	for i, e := range p.errs {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+// yamlLineRE picks the line out of the YAML library's syntax errors.
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parserProblems are the YAML library's parser (not scanner) errors. For
+// them go.yaml.in/yaml/v3 reports the 0-based line of its mark, and no line
+// at all for the first; for scanner errors it reports the 1-based line.
+// This is the one place that knows about that quirk.
+var parserProblems = []string{
+	"did not find expected ",
+	"found duplicate %",
+	"found incompatible YAML document",
+	"found undefined tag handle",
+}
+
+// scannerProblems start like parser problems but are scanner errors.
+var scannerProblems = []string{
+	"did not find expected alphabetic or numeric character",
+	"did not find expected comment or line break",
+	"did not find expected whitespace",
+	"did not find expected hexdecimal number",
+}
+
+func (p *parser) syntax(err error, data []byte) {
+	text := err.Error()
+	e := &Error{File: p.file, Msg: strings.TrimPrefix(text, "yaml: "), class: ErrSyntax}
+	if m := yamlLineRE.FindStringSubmatch(text); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = m[2]
+	}
+	isParser := slices.ContainsFunc(parserProblems, func(s string) bool { return strings.HasPrefix(e.Msg, s) }) &&
+		!slices.ContainsFunc(scannerProblems, func(s string) bool { return strings.HasPrefix(e.Msg, s) })
+	if isParser {
+		e.Line++
+	}
+	// At the end of the stream the library's mark can be one past the last
+	// line.
+	e.Line = min(e.Line, lineCount(data))
+	p.errs = append(p.errs, e)
+}
+
+// lineCount is the number of lines of data, the last one possibly without
+// a newline.
+func lineCount(data []byte) int {
+	n := bytes.Count(data, []byte{'\n'})
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		n++
+	}
+	return n
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func index(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}
