@@ -44,14 +44,8 @@ func ResolverLookup(addr string) (LookupTXT, error) {
 	return r.LookupTXT, nil
 }
 
-// Bounds of DKIM verification.
-const (
-	// maxSignatures bounds the signatures verified in one message; the
-	// rest are ignored.
-	maxSignatures = 5
-	// lookupTimeout bounds one key lookup.
-	lookupTimeout = 10 * time.Second
-)
+// lookupTimeout bounds one key lookup.
+const lookupTimeout = 10 * time.Second
 
 // Verifier checks the DKIM signatures (RFC 6376) of report e-mails the way
 // RFC 8460 §5.3 asks. It is safe for concurrent use.
@@ -84,13 +78,19 @@ func NewVerifier(lookup LookupTXT) *Verifier {
 // 8460 §5.3: the key SHOULD say s=tlsrpt; keys without s= serve all
 // services). A signature with l= never passes (RFC 8460 §5.3: MUST NOT).
 //
-// The only error is ErrTemporary (wrapped), when no signature passed and a
-// key could not be fetched for a reason worth retrying.
+// A message whose header is beyond the bounds of checkHeader
+// (MaxHeaderFields, MaxSignatures, MaxSignedFields…) is not verified: the
+// error wraps ErrHeaderLimit. The only other error is ErrTemporary
+// (wrapped), when no signature passed and a key could not be fetched for a
+// reason worth retrying.
 func (v *Verifier) Verify(ctx context.Context, msg []byte) (store.DKIM, error) {
+	if err := checkHeader(msg); err != nil {
+		return store.DKIM{}, err
+	}
 	submitter := submitterOf(msg)
 	verifs, err := dkim.VerifyWithOptions(bytes.NewReader(msg), &dkim.VerifyOptions{
 		LookupTXT:        func(name string) ([]string, error) { return v.lookupKey(ctx, name) },
-		MaxVerifications: maxSignatures,
+		MaxVerifications: MaxSignatures,
 	})
 	if err != nil && !errors.Is(err, dkim.ErrTooManySignatures) {
 		return store.DKIM{Result: store.DKIMFail, Reason: reason(err.Error())}, nil

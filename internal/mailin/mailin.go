@@ -210,6 +210,11 @@ func (p *Processor) process(ctx context.Context, msg []byte) (Outcome, error) {
 		return out, nil
 	}
 	out.MessageID, out.From, out.Submitter = headerFacts(msg)
+	// Bounds first (issue 14 §4): no header work beyond them.
+	if err := checkHeader(msg); err != nil {
+		out.Kind, out.Reason = KindRefused, oneLine(err)
+		return out, nil
+	}
 
 	// The report first: a message without one costs no DNS query.
 	data, err := tlsrpt.ExtractFromMessage(msg, p.limits)
@@ -223,6 +228,10 @@ func (p *Processor) process(ctx context.Context, msg []byte) (Outcome, error) {
 	}
 
 	verdict, err := p.verifier.Verify(ctx, msg)
+	if errors.Is(err, ErrHeaderLimit) { // checked above; Verify checks again
+		out.Kind, out.Reason = KindRefused, oneLine(err)
+		return out, nil
+	}
 	if err != nil {
 		return out, err
 	}
