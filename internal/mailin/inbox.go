@@ -41,13 +41,17 @@ const (
 // refused, dropped; with a <name>.reason file saying why). A file whose
 // processing fails (a temporary error) stays for the next poll, at most
 // maxAttempts times in all. Hidden files (".name") and files changed in the last
-// two seconds are left alone. Use one Inbox per folder, from one goroutine.
+// two seconds are left alone; so are symbolic links, folders, named pipes
+// and other files that are not regular, and files modified in the future,
+// each logged once. A file already in done/ or rejected/ is never replaced.
+// Use one Inbox per folder, from one goroutine.
 type Inbox struct {
 	dir      string
 	p        *Processor
 	log      *slog.Logger
 	now      func() time.Time
 	attempts map[string]int
+	skipped  map[string]string // name → why it is left alone, as logged
 }
 
 // NewInbox returns the inbox in dir, creating dir, dir/done and
@@ -61,7 +65,7 @@ func NewInbox(dir string, p *Processor, log *slog.Logger) (*Inbox, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Inbox{dir: dir, p: p, log: log, now: time.Now, attempts: map[string]int{}}, nil
+	return &Inbox{dir: dir, p: p, log: log, now: time.Now, attempts: map[string]int{}, skipped: map[string]string{}}, nil
 }
 
 // Dir returns the folder.
@@ -100,23 +104,74 @@ func (b *Inbox) Poll(ctx context.Context) (int, error) {
 			break
 		}
 		name := e.Name()
-		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") {
+		if strings.HasPrefix(name, ".") || e.IsDir() && (name == DoneDir || name == RejectedDir) {
+			continue
+		}
+		if why := skipReason(e); why != "" {
+			b.skip(ctx, name, why)
 			continue
 		}
 		info, err := e.Info()
-		if err != nil || b.now().Sub(info.ModTime()) < settleTime {
-			continue
+		if err != nil {
+			continue // gone since listed
 		}
+		if age := b.now().Sub(info.ModTime()); age < -settleTime {
+			b.skip(ctx, name, "modified in the future ("+info.ModTime().UTC().Format(time.RFC3339)+
+				"): left alone until then, or until its time is corrected (touch it)")
+			continue
+		} else if age < settleTime {
+			continue // maybe still being written
+		}
+		delete(b.skipped, name)
 		if b.file(ctx, name, info.Size()) {
 			moved++
 		}
 	}
+	listed := func(name string) bool {
+		return slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return e.Name() == name })
+	}
 	for name := range b.attempts { // forget files that went away
-		if !slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return e.Name() == name }) {
+		if !listed(name) {
 			delete(b.attempts, name)
 		}
 	}
+	for name := range b.skipped {
+		if !listed(name) {
+			delete(b.skipped, name)
+		}
+	}
 	return moved, nil
+}
+
+// skipReason says why the inbox leaves entry e alone for good, "" for a
+// regular file.
+func skipReason(e fs.DirEntry) string {
+	t := e.Type()
+	switch {
+	case t.IsRegular():
+		return ""
+	case t&fs.ModeSymlink != 0:
+		return "a symbolic link: not followed, drop the message itself"
+	case t.IsDir():
+		return "a folder: only files are read, one message each"
+	case t&fs.ModeNamedPipe != 0:
+		return "not a regular file (named pipe)"
+	case t&fs.ModeSocket != 0:
+		return "not a regular file (socket)"
+	case t&fs.ModeDevice != 0:
+		return "not a regular file (device)"
+	default:
+		return "not a regular file (" + t.String() + ")"
+	}
+}
+
+// skip logs, once per file and reason, that the file name is left alone.
+func (b *Inbox) skip(ctx context.Context, name, why string) {
+	if b.skipped[name] == why {
+		return
+	}
+	b.skipped[name] = why
+	b.log.WarnContext(ctx, "mailin: inbox: skipped", "file", filepath.Join(b.dir, name), "reason", why)
 }
 
 // file processes one file and reports whether it was moved.
@@ -158,27 +213,80 @@ func (b *Inbox) file(ctx context.Context, name string, size int64) bool {
 	return true
 }
 
-// move files name under done/ or rejected/ (with its reason), under a free
-// name.
+// move files name under done/ or rejected/ (with its reason), under a name
+// where nothing is: it never replaces a file there (issue 14 §6). A
+// rejected file's reason file is created first, exclusively, then the file
+// linked beside it, so that both names are free and stay together.
 func (b *Inbox) move(name string, out Outcome) error {
 	sub := DoneDir
 	if out.Kind != KindStored && out.Kind != KindDuplicate {
 		sub = RejectedDir
 	}
-	target := filepath.Join(b.dir, sub, name)
-	for i := 1; ; i++ {
-		if _, err := os.Lstat(target); errors.Is(err, fs.ErrNotExist) {
-			break
+	src := filepath.Join(b.dir, name)
+	for i := 0; i < maxNameTries; i++ {
+		target := filepath.Join(b.dir, sub, name)
+		if i > 0 {
+			target += "." + strconv.Itoa(i)
 		}
-		target = filepath.Join(b.dir, sub, name+"."+strconv.Itoa(i))
-	}
-	if sub == RejectedDir {
-		text := string(out.Kind) + ": " + out.Reason + "\n"
-		if err := os.WriteFile(target+reasonSuffix, []byte(text), 0o600); err != nil {
+		var reasonFile string
+		if sub == RejectedDir {
+			reasonFile = target + reasonSuffix
+			err := writeNew(reasonFile, string(out.Kind)+": "+out.Reason+"\n")
+			if errors.Is(err, fs.ErrExist) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
+		err := moveNoReplace(src, target)
+		if err == nil {
+			return nil
+		}
+		if reasonFile != "" {
+			os.Remove(reasonFile) // ours, just created
+		}
+		if !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 	}
-	return os.Rename(filepath.Join(b.dir, name), target)
+	return fmt.Errorf("mailin: inbox: no free name for %s in %s after %d tries", name, sub, maxNameTries)
+}
+
+// maxNameTries bounds the names move tries (name, name.1, name.2…).
+const maxNameTries = 10000
+
+// writeNew creates path with text, failing with fs.ErrExist when
+// something is there.
+func writeNew(path, text string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
+
+// moveNoReplace renames src to dst unless something is at dst (then an
+// error wrapping fs.ErrExist): a hard link, which never replaces (POSIX
+// link(2)), then the removal of src; os.Rename would replace dst. On a file
+// system without hard links it checks dst is free, then renames.
+func moveNoReplace(src, dst string) error {
+	err := os.Link(src, dst)
+	if err == nil {
+		return os.Remove(src)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if _, lerr := os.Lstat(dst); !errors.Is(lerr, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w", dst, fs.ErrExist)
+	}
+	return os.Rename(src, dst)
 }
 
 // readFile reads at most max bytes of a file.

@@ -1,7 +1,9 @@
 package mailin
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -165,5 +167,118 @@ func TestInboxTooLarge(t *testing.T) {
 	why, _ := os.ReadFile(filepath.Join(dir, RejectedDir, "big.eml.reason"))
 	if string(why) != "refused: message larger than 100 bytes\n" {
 		t.Errorf("reason: %q", why)
+	}
+}
+
+// TestInboxNeverOverwrites: a file already in rejected/ or done/ is never
+// replaced, a "<name>.reason" dropped there before "<name>" included
+// (issue 14 §6).
+func TestInboxNeverOverwrites(t *testing.T) {
+	d := checktest.NewDNS(t)
+	p := newProcessor(t, openStore(t), d, Options{})
+	dir := t.TempDir()
+	b, err := NewInbox(dir, p, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejected, done := filepath.Join(dir, RejectedDir), filepath.Join(dir, DoneDir)
+	for _, f := range []string{
+		filepath.Join(rejected, "spam.eml.reason"), // a reason without its file
+		filepath.Join(rejected, "spam.eml.1"),      // a file without its reason
+		filepath.Join(rejected, "spam.eml.2.reason"),
+		filepath.Join(done, "google.eml"),
+	} {
+		if err := os.WriteFile(f, []byte("keep me"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drop(t, dir, "spam.eml", []byte("From: a@spam.example\r\n\r\nBuy.\r\n"), time.Minute)
+	drop(t, dir, "google.eml", sample(t, googleEML), time.Minute)
+	if n, err := b.Poll(context.Background()); err != nil || n != 2 {
+		t.Fatalf("Poll = %d, %v; want 2 files moved", n, err)
+	}
+	for _, f := range []string{"spam.eml.reason", "spam.eml.1", "spam.eml.2.reason"} {
+		if got, _ := os.ReadFile(filepath.Join(rejected, f)); string(got) != "keep me" {
+			t.Errorf("rejected/%s = %q, overwritten", f, got)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(done, "google.eml")); string(got) != "keep me" {
+		t.Errorf("done/google.eml = %q, overwritten", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(rejected, "spam.eml.3")); !strings.Contains(string(got), "Buy.") {
+		t.Errorf("rejected/spam.eml.3 = %q, want the message", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(rejected, "spam.eml.3.reason")); !strings.HasPrefix(string(got), "not-report: ") {
+		t.Errorf("rejected/spam.eml.3.reason = %q", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(done, "google.eml.1")); !bytes.Equal(got, sample(t, googleEML)) {
+		t.Errorf("done/google.eml.1 is not the message (%d bytes)", len(got))
+	}
+}
+
+// TestInboxLogsSkips: what the inbox leaves alone for good (symbolic
+// links, FIFOs, folders, files modified in the future) is logged once,
+// not silently ignored (issue 14 §6); a file still being written is not.
+func TestInboxLogsSkips(t *testing.T) {
+	d := checktest.NewDNS(t)
+	p := newProcessor(t, openStore(t), d, Options{})
+	dir := t.TempDir()
+	var logged bytes.Buffer
+	b, err := NewInbox(dir, p, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop(t, dir, "future.eml", sample(t, googleEML), -time.Hour)
+	drop(t, dir, "fresh.eml", sample(t, googleEML), 0)
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "link.eml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkfifo(filepath.Join(dir, "pipe.eml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.Poll(context.Background()); err != nil || n != 0 {
+		t.Fatalf("Poll = %d, %v; want nothing moved", n, err)
+	}
+	first := logged.String()
+	for _, want := range []string{
+		`file=` + filepath.Join(dir, "future.eml") + ` reason="modified in the future`,
+		`file=` + filepath.Join(dir, "link.eml") + ` reason="a symbolic link`,
+		`file=` + filepath.Join(dir, "pipe.eml") + ` reason="not a regular file (named pipe)`,
+		`file=` + filepath.Join(dir, "sub") + ` reason="a folder`,
+	} {
+		if strings.Count(first, want) != 1 {
+			t.Errorf("log lacks %q once:\n%s", want, first)
+		}
+	}
+	for _, quiet := range []string{"fresh.eml", DoneDir, RejectedDir} {
+		if strings.Contains(first, quiet) {
+			t.Errorf("log names %s:\n%s", quiet, first)
+		}
+	}
+	if _, err := b.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if logged.Len() != len(first) {
+		t.Errorf("second poll logged again:\n%s", logged.String()[len(first):])
+	}
+	// Once gone, a file is forgotten: the same name skipped again is
+	// logged again.
+	if err := os.Remove(filepath.Join(dir, "link.eml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "link.eml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logged.String(), "link.eml"); n != 2 {
+		t.Errorf("link.eml logged %d times, want 2:\n%s", n, logged.String())
 	}
 }
