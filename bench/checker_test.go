@@ -21,6 +21,7 @@ import (
 
 	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
@@ -254,7 +255,7 @@ func newChecker(tb testing.TB, w *checktest.World) *checker.Checker {
 // ststackCheck runs checker.CheckAll and fails on any finding above info.
 func ststackCheck(tb testing.TB, c *checker.Checker, targets []checker.Target) {
 	for _, r := range c.CheckAll(context.Background(), targets, nil) {
-		if r.Count(checker.SeverityError)+r.Count(checker.SeverityWarning) != 0 {
+		if r.Count(health.SeverityError)+r.Count(health.SeverityWarning) != 0 {
 			tb.Fatalf("%s: %+v", r.Domain, r.Findings)
 		}
 	}
@@ -315,7 +316,7 @@ func TestCheckerBaseline(t *testing.T) {
 	if err := seq.check(context.Background(), broken); err == nil {
 		t.Error("sequential checker: changed policy not noticed")
 	}
-	if r := c.Check(context.Background(), broken); r.Count(checker.SeverityError) == 0 {
+	if r := c.Check(context.Background(), broken); r.Count(health.SeverityError) == 0 {
 		t.Errorf("ststack checker: changed policy not noticed: %+v", r.Findings)
 	}
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/ingest"
 )
 
@@ -30,9 +31,9 @@ Exit status: 0 no errors (warnings allowed), 1 errors found or invalid input,
 // checkOutput is the stable --json form of a check: field names are
 // documented in docs/checker.md and must not change.
 type checkOutput struct {
-	Results  []checker.Result `json:"results"`
-	Errors   int              `json:"errors"`
-	Warnings int              `json:"warnings"`
+	Results  []health.Result `json:"results"`
+	Errors   int             `json:"errors"`
+	Warnings int             `json:"warnings"`
 }
 
 // runCheck implements `ststack check`.
@@ -120,8 +121,8 @@ func runCheckWith(ctx context.Context, args []string, env *cliEnv, base checker.
 	}
 	out := checkOutput{Results: results}
 	for _, r := range results {
-		out.Errors += r.Count(checker.SeverityError)
-		out.Warnings += r.Count(checker.SeverityWarning)
+		out.Errors += r.Count(health.SeverityError)
+		out.Warnings += r.Count(health.SeverityWarning)
 	}
 	if *asJSON {
 		if err := writeJSON(env.stdout, out); err != nil {
@@ -215,9 +216,9 @@ func printResults(w io.Writer, out checkOutput) {
 			}
 		}
 		switch {
-		case r.Count(checker.SeverityError) > 0:
+		case r.Count(health.SeverityError) > 0:
 			withErrors++
-		case r.Count(checker.SeverityWarning) > 0:
+		case r.Count(health.SeverityWarning) > 0:
 			withWarnings++
 		}
 	}

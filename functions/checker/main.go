@@ -31,6 +31,7 @@ import (
 
 	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/notify"
 	"github.com/ststack/ststack/internal/store/awsstore"
 )
@@ -156,7 +157,7 @@ func (h *handler) handle(ctx context.Context, ev events.EventBridgeEvent) error 
 	results, err := h.monitor.Run(ctx, h.targets)
 	var errs, warns int
 	for _, r := range results {
-		e, w := r.Count(checker.SeverityError), r.Count(checker.SeverityWarning)
+		e, w := r.Count(health.SeverityError), r.Count(health.SeverityWarning)
 		errs += e
 		warns += w
 		h.logger.InfoContext(ctx, "checked", "domain", r.Domain, "mode", string(r.Mode), "errors", e, "warnings", w)

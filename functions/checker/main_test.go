@@ -26,6 +26,7 @@ import (
 	"github.com/ststack/ststack/internal/checker/checktest"
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/notify"
+	"github.com/ststack/ststack/internal/store"
 )
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -84,9 +85,9 @@ func (f *fakeSNS) take() []url.Values {
 	return m
 }
 
-type stats map[string]checker.Stats
+type stats map[string]store.Summary
 
-func (s stats) ReportStats(_ context.Context, d string, _, _ time.Time) (checker.Stats, error) {
+func (s stats) Summary(_ context.Context, d string, _, _ store.Day) (store.Summary, error) {
 	return s[d], nil
 }
 
@@ -122,7 +123,7 @@ func TestHandler(t *testing.T) {
 		Network: checker.Config{Resolver: w.DNS.Addr, RootCAs: w.CA.Pool, HTTPSPort: w.HTTPS.Port,
 			SMTPPort: w.SMTP.Port, Now: func() time.Time { return w.Now }, Timeout: 3 * time.Second},
 		History: hist,
-		Stats:   stats{"b.test": {Reports: 2, Success: 50, STSSuccess: 50}},
+		Stats:   stats{"b.test": {Reports: 2, Totals: store.Totals{Success: 50}, STS: store.Totals{Success: 50}}},
 		Alerter: notify.NewSNS(client, "arn:aws:sns:eu-west-1:1:alerts"),
 		Logger:  logger,
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 )
 
@@ -30,14 +31,14 @@ func TestCheckCertificate(t *testing.T) {
 		after      func(t *testing.T, d string, p mtasts.Policy)
 		from, till time.Time // zero: no certificate recorded
 		days       int
-		code       Code // the finding whose message gives days, if any
+		code       health.Code // the finding whose message gives days, if any
 	}{
 		// checktest.World.Serve issues for 90 days from a month ago.
 		{name: "healthy", from: testNow.AddDate(0, -1, 0), till: testNow.AddDate(0, 0, 90), days: 90},
 		{name: "expiring", after: issue(testNow.AddDate(0, -3, 0), testNow.AddDate(0, 0, 10).Add(time.Hour)),
-			from: testNow.AddDate(0, -3, 0), till: testNow.AddDate(0, 0, 10).Add(time.Hour), days: 10, code: CodeCertExpiring},
+			from: testNow.AddDate(0, -3, 0), till: testNow.AddDate(0, 0, 10).Add(time.Hour), days: 10, code: health.CodeCertExpiring},
 		{name: "last-day", after: issue(testNow.AddDate(0, -3, 0), testNow.Add(5*time.Hour)),
-			from: testNow.AddDate(0, -3, 0), till: testNow.Add(5 * time.Hour), days: 0, code: CodeCertExpiring},
+			from: testNow.AddDate(0, -3, 0), till: testNow.Add(5 * time.Hour), days: 0, code: health.CodeCertExpiring},
 		{name: "expired", after: issue(testNow.AddDate(0, -3, 0), testNow.AddDate(0, 0, -2)),
 			from: testNow.AddDate(0, -3, 0), till: testNow.AddDate(0, 0, -2), days: -2},
 		{name: "not-yet-valid", after: issue(testNow.AddDate(0, 0, 1), testNow.AddDate(0, 3, 0)),
@@ -76,7 +77,7 @@ func TestCheckCertificate(t *testing.T) {
 				}
 				return
 			}
-			want := CertInfo{Host: host(name), NotBefore: tc.from.UTC(), NotAfter: tc.till.UTC()}
+			want := health.CertInfo{Host: host(name), NotBefore: tc.from.UTC(), NotAfter: tc.till.UTC()}
 			if got == nil || *got != want {
 				t.Fatalf("certificate %+v, want %+v", got, want)
 			}
@@ -101,7 +102,7 @@ func TestCheckCertificate(t *testing.T) {
 
 func TestCertInfoDaysLeft(t *testing.T) {
 	exp := time.Date(2026, 4, 10, 12, 0, 0, 0, time.UTC)
-	c := CertInfo{Host: "mta-sts.example.com", NotAfter: exp}
+	c := health.CertInfo{Host: "mta-sts.example.com", NotAfter: exp}
 	for _, tc := range []struct {
 		now  time.Time
 		want int

@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-)
 
-// Certificate expiry thresholds, in whole days left.
-const (
-	CertWarnDays  = 21
-	CertErrorDays = 7
+	"github.com/ststack/ststack/internal/health"
 )
 
 // certReport is what the checker learned of a server's certificate chain,
@@ -65,46 +61,46 @@ func daysLeft(c *x509.Certificate, now time.Time) int {
 
 // certCodes names the finding codes of one place certificates are checked.
 type certCodes struct {
-	expired, expiring, name, untrusted Code
+	expired, expiring, name, untrusted health.Code
 }
 
 var (
-	policyCertCodes = certCodes{CodeCertExpired, CodeCertExpiring, CodeCertNameMismatch, CodeCertUntrusted}
-	smtpCertCodes   = certCodes{CodeSMTPCertExpired, CodeSMTPCertExpiring, CodeSMTPCertNameMismatch, CodeSMTPCertUntrusted}
+	policyCertCodes = certCodes{health.CodeCertExpired, health.CodeCertExpiring, health.CodeCertNameMismatch, health.CodeCertUntrusted}
+	smtpCertCodes   = certCodes{health.CodeSMTPCertExpired, health.CodeSMTPCertExpiring, health.CodeSMTPCertNameMismatch, health.CodeSMTPCertUntrusted}
 )
 
 // certFindings turns a report on host's certificate into findings.
-func certFindings(r certReport, host string, codes certCodes, now time.Time, renew string) []Finding {
-	var fs []Finding
+func certFindings(r certReport, host string, codes certCodes, now time.Time, renew string) []health.Finding {
+	var fs []health.Finding
 	if r.leaf != nil {
 		switch {
 		case now.Before(r.leaf.NotBefore):
-			fs = append(fs, Finding{SeverityError, codes.expired, host,
+			fs = append(fs, finding(health.SeverityError, codes.expired, host,
 				fmt.Sprintf("certificate of %s is not valid before %s", host, r.leaf.NotBefore.UTC().Format(time.RFC3339)),
-				"check the clock of the server or CA that issued it, or install a certificate valid now"})
+				"check the clock of the server or CA that issued it, or install a certificate valid now"))
 		case r.expired:
-			fs = append(fs, Finding{SeverityError, codes.expired, host,
+			fs = append(fs, finding(health.SeverityError, codes.expired, host,
 				fmt.Sprintf("certificate of %s expired on %s", host, r.leaf.NotAfter.UTC().Format(time.DateOnly)),
-				renew})
-		case r.daysLeft < CertErrorDays:
-			fs = append(fs, Finding{SeverityError, codes.expiring, host,
+				renew))
+		case r.daysLeft < health.CertErrorDays:
+			fs = append(fs, finding(health.SeverityError, codes.expiring, host,
 				fmt.Sprintf("certificate of %s expires in %d days (%s)", host, r.daysLeft, r.leaf.NotAfter.UTC().Format(time.DateOnly)),
-				renew})
-		case r.daysLeft < CertWarnDays:
-			fs = append(fs, Finding{SeverityWarning, codes.expiring, host,
+				renew))
+		case r.daysLeft < health.CertWarnDays:
+			fs = append(fs, finding(health.SeverityWarning, codes.expiring, host,
 				fmt.Sprintf("certificate of %s expires in %d days (%s)", host, r.daysLeft, r.leaf.NotAfter.UTC().Format(time.DateOnly)),
-				renew})
+				renew))
 		}
 	}
 	if r.nameErr != nil {
-		fs = append(fs, Finding{SeverityError, codes.name, host,
+		fs = append(fs, finding(health.SeverityError, codes.name, host,
 			fmt.Sprintf("certificate of %s is for %s, not %s", host, certNames(r.leaf), host),
-			"install a certificate whose subject alternative names include " + host})
+			"install a certificate whose subject alternative names include "+host))
 	}
 	if r.trustErr != nil {
-		fs = append(fs, Finding{SeverityError, codes.untrusted, host,
+		fs = append(fs, finding(health.SeverityError, codes.untrusted, host,
 			fmt.Sprintf("certificate of %s is not trusted: %v", host, oneLine(r.trustErr)),
-			"install a certificate from a public CA, with its intermediate certificates"})
+			"install a certificate from a public CA, with its intermediate certificates"))
 	}
 	return fs
 }

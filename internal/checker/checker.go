@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
@@ -198,8 +199,8 @@ func (e *certError) Error() string {
 // CheckAll checks targets, at most Config.Concurrency at once, and returns
 // their results in the order of targets. progress, if not nil, is called
 // after each domain (never concurrently) with the number done so far.
-func (c *Checker) CheckAll(ctx context.Context, targets []Target, progress func(done, total int)) []Result {
-	results := make([]Result, len(targets))
+func (c *Checker) CheckAll(ctx context.Context, targets []Target, progress func(done, total int)) []health.Result {
+	results := make([]health.Result, len(targets))
 	sem := make(chan struct{}, c.cfg.Concurrency)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -228,26 +229,26 @@ type run struct {
 	t      Target
 	domain string
 	now    time.Time
-	res    Result
+	res    health.Result
 
 	record *mtasts.Record // the _mta-sts record, when exactly one valid
 	served *mtasts.Policy // the policy served, when it parsed
 	mxs    []mxRecord
 }
 
-func (r *run) add(f Finding) { r.res.Findings = append(r.res.Findings, f) }
+func (r *run) add(f health.Finding) { r.res.Findings = append(r.res.Findings, f) }
 
 // Check checks one domain. Failures to reach DNS or servers are findings,
 // never errors: they are what a sender would meet.
-func (c *Checker) Check(ctx context.Context, t Target) Result {
+func (c *Checker) Check(ctx context.Context, t Target) health.Result {
 	now := c.cfg.Now()
 	domain := normalizeName(t.Domain)
 	r := &run{c: c, t: t, domain: domain, now: now,
-		res: Result{Domain: domain, CheckedAt: now.UTC(), Findings: []Finding{}}}
+		res: health.Result{Domain: domain, CheckedAt: now.UTC(), Findings: []health.Finding{}}}
 	if err := validDomain(domain); err != nil {
-		r.add(Finding{SeverityError, CodeDomainInvalid, "",
+		r.add(finding(health.SeverityError, health.CodeDomainInvalid, "",
 			fmt.Sprintf("%q is not a mail domain: %v", t.Domain, err),
-			"give the domain as an ASCII name (A-label, xn--…), for example example.com"})
+			"give the domain as an ASCII name (A-label, xn--…), for example example.com"))
 		return r.res
 	}
 	ctx = c.res.prefetch(ctx, domain) // the DNS questions of the check, asked at once
@@ -311,4 +312,9 @@ func checkName(d string, minLabels int) error {
 		}
 	}
 	return nil
+}
+
+// finding is a health.Finding of the given fields, in their order.
+func finding(sev health.Severity, code health.Code, subject, message, remedy string) health.Finding {
+	return health.Finding{Severity: sev, Code: code, Subject: subject, Message: message, Remedy: remedy}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ststack/ststack/internal/checker/checktest"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/health"
 )
 
 func TestNewConfig(t *testing.T) {
@@ -125,7 +126,7 @@ func TestCheckAllOrderAndProgress(t *testing.T) {
 		if r.Domain != targets[i].Domain {
 			t.Errorf("result %d is for %s, want %s", i, r.Domain, targets[i].Domain)
 		}
-		if got := r.Has(CodeTLSRPTRecordMissing); got != (i%2 == 1) {
+		if got := r.Has(health.CodeTLSRPTRecordMissing); got != (i%2 == 1) {
 			t.Errorf("%s: tlsrpt-record-missing %v", r.Domain, got)
 		}
 	}

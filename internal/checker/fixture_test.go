@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
@@ -71,7 +72,7 @@ func testTarget(t testing.TB, name string, p mtasts.Policy) Target {
 }
 
 // summary renders findings as sorted "severity code subject" lines.
-func summary(fs []Finding) []string {
+func summary(fs []health.Finding) []string {
 	out := make([]string, len(fs))
 	for i, f := range fs {
 		out[i] = strings.TrimSpace(f.Severity.String() + " " + string(f.Code) + " " + f.Subject)
@@ -90,13 +91,13 @@ func sorted(s ...string) []string {
 }
 
 // checkFindings fails t unless every finding is one-line and complete.
-func checkFindings(t *testing.T, fs []Finding) {
+func checkFindings(t *testing.T, fs []health.Finding) {
 	t.Helper()
 	for _, f := range fs {
 		if f.Message == "" || strings.ContainsAny(f.Message, "\r\n") || strings.ContainsAny(f.Remedy, "\r\n") {
 			t.Errorf("finding %s: message %q / remedy %q: want one non-empty line", f.Code, f.Message, f.Remedy)
 		}
-		if f.Severity != SeverityInfo && f.Remedy == "" {
+		if f.Severity != health.SeverityInfo && f.Remedy == "" {
 			t.Errorf("finding %s (%s) has no remedy", f.Code, f.Severity)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"sync"
+
+	"github.com/ststack/ststack/internal/health"
 )
 
 // History keeps the latest result of each domain, so that alerts are sent
@@ -16,24 +18,24 @@ import (
 // round-trip with every field intact (their JSON form is stable). Both must
 // be safe for concurrent use.
 type History interface {
-	Last(ctx context.Context, domain string) (r Result, ok bool, err error)
-	Save(ctx context.Context, r Result) error
+	Last(ctx context.Context, domain string) (r health.Result, ok bool, err error)
+	Save(ctx context.Context, r health.Result) error
 }
 
 // MemoryHistory is a History in memory, for tests and the CLI. The zero
 // value is not usable; use NewMemoryHistory.
 type MemoryHistory struct {
 	mu   sync.Mutex
-	last map[string]Result
+	last map[string]health.Result
 }
 
 // NewMemoryHistory returns an empty MemoryHistory.
 func NewMemoryHistory() *MemoryHistory {
-	return &MemoryHistory{last: map[string]Result{}}
+	return &MemoryHistory{last: map[string]health.Result{}}
 }
 
 // Last implements History.
-func (h *MemoryHistory) Last(_ context.Context, domain string) (Result, bool, error) {
+func (h *MemoryHistory) Last(_ context.Context, domain string) (health.Result, bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r, ok := h.last[domain]
@@ -42,7 +44,7 @@ func (h *MemoryHistory) Last(_ context.Context, domain string) (Result, bool, er
 }
 
 // Save implements History. A result older than the one kept is ignored.
-func (h *MemoryHistory) Save(_ context.Context, r Result) error {
+func (h *MemoryHistory) Save(_ context.Context, r health.Result) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if old, ok := h.last[r.Domain]; ok && old.CheckedAt.After(r.CheckedAt) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/ststack/ststack/internal/health"
 )
 
 // Alerter tells people about changes.
@@ -17,7 +19,7 @@ import (
 // so that the next run alerts again. Implementations must be safe for
 // concurrent use.
 type Alerter interface {
-	Alert(ctx context.Context, domain string, appeared, cleared []Finding) error
+	Alert(ctx context.Context, domain string, appeared, cleared []health.Finding) error
 }
 
 // Monitor checks domains on a schedule: it checks, compares each result
@@ -33,7 +35,7 @@ type Monitor struct {
 // Run checks targets and returns their results. Alerting or history
 // failures for some domains do not stop the others; they are returned
 // joined, each naming its domain.
-func (m *Monitor) Run(ctx context.Context, targets []Target) ([]Result, error) {
+func (m *Monitor) Run(ctx context.Context, targets []Target) ([]health.Result, error) {
 	results := m.Checker.CheckAll(ctx, targets, nil)
 	var errs []error
 	for _, r := range results {
@@ -45,16 +47,16 @@ func (m *Monitor) Run(ctx context.Context, targets []Target) ([]Result, error) {
 }
 
 // record alerts on the transitions of r and saves it.
-func (m *Monitor) record(ctx context.Context, r Result) error {
+func (m *Monitor) record(ctx context.Context, r health.Result) error {
 	prev, ok, err := m.History.Last(ctx, r.Domain)
 	if err != nil {
 		return fmt.Errorf("reading history: %w", err)
 	}
-	var before []Finding
+	var before []health.Finding
 	if ok {
 		before = prev.Findings
 	}
-	appeared, cleared := Diff(before, r.Findings)
+	appeared, cleared := health.Diff(before, r.Findings)
 	appeared, cleared = alerting(appeared), alerting(cleared)
 	if len(appeared) > 0 || len(cleared) > 0 {
 		if err := m.Alerter.Alert(ctx, r.Domain, appeared, cleared); err != nil {
@@ -70,6 +72,6 @@ func (m *Monitor) record(ctx context.Context, r Result) error {
 // alerting drops the findings whose transitions are no news: not-ready
 // appears and clears when ready-to-enforce clears and appears, which
 // alerts, or on a domain's first check, when "not ready yet" is no news.
-func alerting(fs []Finding) []Finding {
-	return slices.DeleteFunc(fs, func(f Finding) bool { return f.Code == CodeNotReady })
+func alerting(fs []health.Finding) []health.Finding {
+	return slices.DeleteFunc(fs, func(f health.Finding) bool { return f.Code == health.CodeNotReady })
 }

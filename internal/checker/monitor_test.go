@@ -9,6 +9,8 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/health"
+	"github.com/ststack/ststack/internal/store"
 )
 
 // recorder is an Alerter that records alerts and can be made to fail.
@@ -23,7 +25,7 @@ type alert struct {
 	appeared, cleared []string
 }
 
-func (r *recorder) Alert(_ context.Context, domain string, appeared, cleared []Finding) error {
+func (r *recorder) Alert(_ context.Context, domain string, appeared, cleared []health.Finding) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {
@@ -110,7 +112,7 @@ func TestMonitorFirstRunAlertsExisting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 1 || !res[0].Has(CodeTLSRPTRecordMissing) {
+	if len(res) != 1 || !res[0].Has(health.CodeTLSRPTRecordMissing) {
 		t.Fatalf("results %+v", res)
 	}
 	got := rec.take()
@@ -125,14 +127,14 @@ type failingHistory struct {
 	lastErr, saveErr error
 }
 
-func (f failingHistory) Last(ctx context.Context, d string) (Result, bool, error) {
+func (f failingHistory) Last(ctx context.Context, d string) (health.Result, bool, error) {
 	if f.lastErr != nil {
-		return Result{}, false, f.lastErr
+		return health.Result{}, false, f.lastErr
 	}
 	return f.MemoryHistory.Last(ctx, d)
 }
 
-func (f failingHistory) Save(ctx context.Context, r Result) error {
+func (f failingHistory) Save(ctx context.Context, r health.Result) error {
 	if f.saveErr != nil {
 		return f.saveErr
 	}
@@ -164,7 +166,7 @@ func TestMonitorHistoryErrors(t *testing.T) {
 // becomes ready (and when it stops being ready), never for "not ready".
 func TestMonitorReadiness(t *testing.T) {
 	w := checktest.NewWorld(t, testNow)
-	st := &fakeStats{stats: map[string]Stats{"r.test": {Reports: 1, Success: 10, STSSuccess: 10}}}
+	st := &fakeStats{stats: map[string]store.Summary{"r.test": sums(1, 10, 10)}}
 	cfg := testConfig(w)
 	cfg.Stats = st
 	rec := &recorder{}
@@ -185,13 +187,13 @@ func TestMonitorReadiness(t *testing.T) {
 	}
 	for i, s := range steps {
 		st.mu.Lock()
-		st.stats["r.test"] = Stats{Reports: 1, Success: s.sessions, STSSuccess: s.sessions}
+		st.stats["r.test"] = sums(1, s.sessions, s.sessions)
 		st.mu.Unlock()
 		res, err := m.Run(ctx, targets)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ready := s.sessions >= 100; res[0].Has(CodeReadyToEnforce) != ready || res[0].Has(CodeNotReady) == ready {
+		if ready := s.sessions >= 100; res[0].Has(health.CodeReadyToEnforce) != ready || res[0].Has(health.CodeNotReady) == ready {
 			t.Fatalf("step %d: findings %+v", i, res[0].Findings)
 		}
 		got := rec.take()

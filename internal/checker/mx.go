@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 )
 
@@ -17,9 +18,9 @@ func (r *run) checkMX(ctx context.Context) bool {
 		r.add(dnsFinding(r.domain, err))
 		return false
 	case nx:
-		r.add(Finding{SeverityError, CodeDomainNXDomain, "",
-			r.domain + " does not exist in DNS (NXDOMAIN)",
-			"check the spelling, or delegate the domain"})
+		r.add(finding(health.SeverityError, health.CodeDomainNXDomain, "",
+			r.domain+" does not exist in DNS (NXDOMAIN)",
+			"check the spelling, or delegate the domain"))
 		return false
 	}
 	r.mxs = mxs
@@ -46,13 +47,13 @@ func (r *run) effectivePolicy() *mtasts.Policy {
 func (r *run) checkCoverage() {
 	p := r.effectivePolicy()
 	if isNullMX(r.mxs) {
-		sev, remedy := SeverityInfo, ""
+		sev, remedy := health.SeverityInfo, ""
 		if p != nil && p.Mode != mtasts.ModeNone {
-			sev, remedy = SeverityWarning, "publish mode: none, or remove the MTA-STS records"
+			sev, remedy = health.SeverityWarning, "publish mode: none, or remove the MTA-STS records"
 		}
-		r.add(Finding{sev, CodeMXNull, "",
-			r.domain + " has a null MX (RFC 7505): it accepts no mail, so an MTA-STS policy protects nothing",
-			remedy})
+		r.add(finding(sev, health.CodeMXNull, "",
+			r.domain+" has a null MX (RFC 7505): it accepts no mail, so an MTA-STS policy protects nothing",
+			remedy))
 		return
 	}
 	hosts := make([]string, 0, len(r.mxs))
@@ -65,22 +66,22 @@ func (r *run) checkCoverage() {
 		// RFC 5321 §5.1: without MX records the domain itself is the
 		// implicit MX, which the policy must then match.
 		hosts = []string{r.domain}
-		r.add(Finding{SeverityWarning, CodeMXNone, "",
-			r.domain + " has no MX records: senders deliver to its address records (implicit MX)",
-			"publish MX records for the hosts that receive the domain's mail"})
+		r.add(finding(health.SeverityWarning, health.CodeMXNone, "",
+			r.domain+" has no MX records: senders deliver to its address records (implicit MX)",
+			"publish MX records for the hosts that receive the domain's mail"))
 	}
 	if p == nil || p.Mode == mtasts.ModeNone {
 		return
 	}
-	sev := SeverityWarning
+	sev := health.SeverityWarning
 	if p.Mode == mtasts.ModeEnforce {
-		sev = SeverityError
+		sev = health.SeverityError
 	}
 	for _, h := range hosts {
 		if !p.Match(h) {
-			r.add(Finding{sev, CodeMXNotCovered, h,
+			r.add(finding(sev, health.CodeMXNotCovered, h,
 				fmt.Sprintf("MX host %s matches no mx pattern of the policy (%s): under enforce, senders do not deliver to it", h, mxList(p.MX)),
-				"add mx: " + h + " (or a wildcard covering it) to the policy"})
+				"add mx: "+h+" (or a wildcard covering it) to the policy"))
 		}
 	}
 	for _, pat := range p.MX {
@@ -92,9 +93,9 @@ func (r *run) checkCoverage() {
 			}
 		}
 		if !used {
-			r.add(Finding{SeverityWarning, CodeMXPatternStale, pat.String(),
+			r.add(finding(health.SeverityWarning, health.CodeMXPatternStale, pat.String(),
 				fmt.Sprintf("mx pattern %s matches none of the MX hosts (%s)", pat, strings.Join(hosts, ", ")),
-				"remove mx: " + pat.String() + " from the policy, unless an MX host using it is about to be added"})
+				"remove mx: "+pat.String()+" from the policy, unless an MX host using it is about to be added"))
 		}
 	}
 }

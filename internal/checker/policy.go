@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 )
 
@@ -29,9 +30,9 @@ func (r *run) checkPolicy(ctx context.Context) {
 	}
 	p, err := mtasts.ParsePolicy(body)
 	if err != nil {
-		r.add(Finding{SeverityError, CodePolicyInvalid, "",
+		r.add(finding(health.SeverityError, health.CodePolicyInvalid, "",
 			fmt.Sprintf("policy at %s is invalid: %s", policyURL(r.domain), oneLine(err)),
-			policyRemedy(r.t)})
+			policyRemedy(r.t)))
 		return
 	}
 	r.served = &p
@@ -42,18 +43,18 @@ func (r *run) checkPolicy(ctx context.Context) {
 		}
 		if pr.Severity == mtasts.SeverityError {
 			// ParsePolicy accepted it: a MUST broken in a way parsing tolerates.
-			r.add(Finding{SeverityError, CodePolicyInvalid, pr.Field,
-				fmt.Sprintf("policy %s: %s", pr.Field, pr.Message), policyRemedy(r.t)})
+			r.add(finding(health.SeverityError, health.CodePolicyInvalid, pr.Field,
+				fmt.Sprintf("policy %s: %s", pr.Field, pr.Message), policyRemedy(r.t)))
 			continue
 		}
-		r.add(Finding{SeverityWarning, CodePolicyWarning, pr.Field,
-			fmt.Sprintf("policy %s: %s", pr.Field, pr.Message), policyRemedy(r.t)})
+		r.add(finding(health.SeverityWarning, health.CodePolicyWarning, pr.Field,
+			fmt.Sprintf("policy %s: %s", pr.Field, pr.Message), policyRemedy(r.t)))
 	}
 	if r.t.Policy != nil {
 		if diff := policyDiff(*r.t.Policy, p); diff != "" {
-			r.add(Finding{SeverityError, CodePolicyMismatch, "",
-				"served policy differs from the configured one: " + diff,
-				"deploy the configuration (ststack serves exactly the configured policy), or wait for the CDN cache to expire"})
+			r.add(finding(health.SeverityError, health.CodePolicyMismatch, "",
+				"served policy differs from the configured one: "+diff,
+				"deploy the configuration (ststack serves exactly the configured policy), or wait for the CDN cache to expire"))
 		}
 	}
 }
@@ -72,7 +73,7 @@ func (r *run) fetchPolicy(ctx context.Context) (body []byte, ok bool) {
 	host := "mta-sts." + r.domain
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		r.add(Finding{SeverityError, CodePolicyFetchFailed, "", fmt.Sprintf("%s: %s", u, oneLine(err)), ""})
+		r.add(finding(health.SeverityError, health.CodePolicyFetchFailed, "", fmt.Sprintf("%s: %s", u, oneLine(err)), ""))
 		return nil, false
 	}
 	resp, err := r.c.http.Do(req)
@@ -85,9 +86,9 @@ func (r *run) fetchPolicy(ctx context.Context) (body []byte, ok bool) {
 			}
 			return nil, false
 		}
-		r.add(Finding{SeverityError, CodePolicyFetchFailed, "",
+		r.add(finding(health.SeverityError, health.CodePolicyFetchFailed, "",
 			fmt.Sprintf("fetching %s failed: %s", u, fetchError(err)),
-			"serve the policy over HTTPS at " + host + " (its A/AAAA records and port 443)"})
+			"serve the policy over HTTPS at "+host+" (its A/AAAA records and port 443)"))
 		return nil, false
 	}
 	defer resp.Body.Close()
@@ -103,24 +104,24 @@ func (r *run) fetchPolicy(ctx context.Context) (body []byte, ok bool) {
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		// RFC 8461 §3.3: "HTTP 3xx redirects MUST NOT be followed".
-		r.add(Finding{SeverityError, CodePolicyRedirect, "",
+		r.add(finding(health.SeverityError, health.CodePolicyRedirect, "",
 			fmt.Sprintf("%s redirects (%s to %q); senders do not follow redirects", u, resp.Status, resp.Header.Get("Location")),
-			"serve the policy itself at " + u + " with status 200"})
+			"serve the policy itself at "+u+" with status 200"))
 		return nil, false
 	case resp.StatusCode != http.StatusOK:
 		// RFC 8461 §3.3: only a 200 response carries a policy.
-		r.add(Finding{SeverityError, CodePolicyStatus, "",
+		r.add(finding(health.SeverityError, health.CodePolicyStatus, "",
 			fmt.Sprintf("%s answered %s, want 200 OK", u, resp.Status),
-			"serve the policy at " + u + " with status 200"})
+			"serve the policy at "+u+" with status 200"))
 		return nil, false
 	}
 	// RFC 8461 §3.2: the policy is served with media type text/plain.
 	ct := resp.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "text/plain" {
-		r.add(Finding{SeverityError, CodePolicyContentType, "",
+		r.add(finding(health.SeverityError, health.CodePolicyContentType, "",
 			fmt.Sprintf("%s is served as %q, want text/plain", u, ct),
-			"serve the policy with Content-Type: text/plain"})
+			"serve the policy with Content-Type: text/plain"))
 		return nil, false
 	}
 	// RFC 8461 §3.3: senders may limit the size; 64 KiB is the common bound.
@@ -130,9 +131,9 @@ func (r *run) fetchPolicy(ctx context.Context) (body []byte, ok bool) {
 	}
 	body, err = io.ReadAll(io.LimitReader(resp.Body, mtasts.MaxPolicySize+1))
 	if err != nil {
-		r.add(Finding{SeverityError, CodePolicyFetchFailed, "",
+		r.add(finding(health.SeverityError, health.CodePolicyFetchFailed, "",
 			fmt.Sprintf("reading %s failed: %s", u, fetchError(err)),
-			"serve the policy quickly and completely"})
+			"serve the policy quickly and completely"))
 		return nil, false
 	}
 	if len(body) > mtasts.MaxPolicySize {
@@ -148,17 +149,17 @@ func (r *run) recordCert(leaf *x509.Certificate, host string) {
 	if leaf == nil {
 		return
 	}
-	r.res.Certificate = &CertInfo{Host: host, NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC()}
+	r.res.Certificate = &health.CertInfo{Host: host, NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC()}
 }
 
-func tooLarge(u string, n int64) Finding {
+func tooLarge(u string, n int64) health.Finding {
 	size := fmt.Sprintf("more than %d bytes", mtasts.MaxPolicySize)
 	if n >= 0 {
 		size = fmt.Sprintf("%d bytes, more than %d", n, mtasts.MaxPolicySize)
 	}
-	return Finding{SeverityError, CodePolicyTooLarge, "",
+	return finding(health.SeverityError, health.CodePolicyTooLarge, "",
 		fmt.Sprintf("policy at %s is %s; senders refuse it", u, size),
-		"serve only the policy: version, mode, mx and max_age lines"}
+		"serve only the policy: version, mode, mx and max_age lines")
 }
 
 func certRemedy(t Target) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/health"
 )
 
 // countingProxy is a DNS server that forwards every query to upstream and
@@ -93,7 +94,7 @@ func TestPrefetchSameFindings(t *testing.T) {
 
 	with := summary(c.Check(context.Background(), tgt).Findings)
 	// The same check with every lookup asked when needed.
-	r := &run{c: c, t: tgt, domain: "broken.example", now: testNow, res: Result{Findings: []Finding{}}}
+	r := &run{c: c, t: tgt, domain: "broken.example", now: testNow, res: health.Result{Findings: []health.Finding{}}}
 	ctx := context.Background()
 	if r.checkMX(ctx) {
 		r.checkRecord(ctx)

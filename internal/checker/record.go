@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 )
 
@@ -21,28 +22,28 @@ func (r *run) checkRecord(ctx context.Context) {
 	rec, err := mtasts.RecordFromTXT(txt)
 	switch {
 	case errors.Is(err, mtasts.ErrNoRecord):
-		r.add(Finding{SeverityError, CodeSTSRecordMissing, "",
+		r.add(finding(health.SeverityError, health.CodeSTSRecordMissing, "",
 			fmt.Sprintf("%s has no v=STSv1 TXT record: senders do not look for a policy", name),
-			"publish " + name + ` TXT "v=STSv1; id=…"` + stsRecordHint(r.t)})
+			"publish "+name+` TXT "v=STSv1; id=…"`+stsRecordHint(r.t)))
 		return
 	case errors.Is(err, mtasts.ErrMultipleRecords):
 		// RFC 8461 §3.1: more than one record means no policy.
-		r.add(Finding{SeverityError, CodeSTSRecordMultiple, "",
+		r.add(finding(health.SeverityError, health.CodeSTSRecordMultiple, "",
 			fmt.Sprintf("%s has %d v=STSv1 TXT records: senders treat the domain as having no policy", name, countSTS(txt)),
-			"keep exactly one v=STSv1 record at " + name})
+			"keep exactly one v=STSv1 record at "+name))
 		return
 	case err != nil:
-		r.add(Finding{SeverityError, CodeSTSRecordInvalid, "",
+		r.add(finding(health.SeverityError, health.CodeSTSRecordInvalid, "",
 			fmt.Sprintf("%s: %v", name, oneLine(err)),
-			"publish " + name + ` TXT "v=STSv1; id=…"` + stsRecordHint(r.t)})
+			"publish "+name+` TXT "v=STSv1; id=…"`+stsRecordHint(r.t)))
 		return
 	}
 	r.record = &rec
 	if r.t.Policy != nil {
 		if want := r.t.Policy.ID(); rec.ID != want {
-			r.add(Finding{SeverityError, CodeSTSIDMismatch, "",
+			r.add(finding(health.SeverityError, health.CodeSTSIDMismatch, "",
 				fmt.Sprintf("%s has id=%s, the configured policy's id is %s: senders keep a cached old policy", name, rec.ID, want),
-				"publish " + r.t.Policy.ID() + " as the id (ststack deploy does), after the new policy is served"})
+				"publish "+r.t.Policy.ID()+" as the id (ststack deploy does), after the new policy is served"))
 		}
 	}
 }
@@ -67,8 +68,8 @@ func countSTS(txt [][]string) int {
 }
 
 // dnsFinding reports a DNS lookup that failed (not: that found nothing).
-func dnsFinding(name string, err error) Finding {
-	return Finding{SeverityError, CodeDNSError, name,
+func dnsFinding(name string, err error) health.Finding {
+	return finding(health.SeverityError, health.CodeDNSError, name,
 		fmt.Sprintf("DNS lookup of %s failed: %s", name, strings.TrimPrefix(oneLine(err), ErrLookup.Error()+": ")),
-		"make the domain's authoritative servers answer (check delegation and DNSSEC), or retry later"}
+		"make the domain's authoritative servers answer (check delegation and DNSSEC), or retry later")
 }

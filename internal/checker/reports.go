@@ -1,59 +1,33 @@
 package checker
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
+	"github.com/ststack/ststack/internal/store"
 )
 
-// ReportStats gives sums over the TLS reports stored for a domain.
+// ReportStats gives the sums of the TLS reports stored for a domain: the
+// store's one aggregate, store.Summary.
 //
-// ReportStats returns the sums over the reports whose policy domain is
-// domain (lower-case A-label) and whose date range starts on a UTC day in
-// [from, to], both days inclusive (from and to are midnight UTC). A domain
-// without reports gives zero Stats and no error; an error means the store
-// could not be read. Implementations must be safe for concurrent use.
+// Summary returns the sums over the reports whose policy domain is domain
+// (lower-case A-label) and whose date range starts on a UTC day in [from,
+// to], both inclusive. A domain without reports gives zero sums and no
+// error; an error means the store could not be read. Implementations must
+// be safe for concurrent use.
 type ReportStats interface {
-	ReportStats(ctx context.Context, domain string, from, to time.Time) (Stats, error)
-}
-
-// Stats sums TLS reports (RFC 8460 §4.4) for one domain over some days.
-// All counts are of sessions; the maps count failed sessions and are nil or
-// empty when there were none.
-type Stats struct {
-	// Reports is the number of distinct reports.
-	Reports int
-	// Success and Failure are summed over every policy type.
-	Success, Failure int64
-	// STSSuccess and STSFailure are summed over policies of type "sts" only:
-	// sessions of senders that applied the MTA-STS policy.
-	STSSuccess, STSFailure int64
-	// ByResultType counts failed sessions by result-type, every policy type.
-	ByResultType map[string]int64
-	// ByMX counts failed sessions by receiving-mx-hostname ("" when the
-	// report did not say), every policy type.
-	ByMX map[string]int64
-	// ByDay has one entry per day with reports, in ascending order.
-	ByDay []DayStats
-}
-
-// DayStats are one UTC day's sums.
-type DayStats struct {
-	Day                          time.Time // midnight UTC
-	Success, Failure, STSFailure int64
+	Summary(ctx context.Context, domain string, from, to store.Day) (store.Summary, error)
 }
 
 // window returns the first and last UTC day of the readiness window.
-func (c *Checker) window(now time.Time) (from, to time.Time) {
-	to = now.UTC().Truncate(24 * time.Hour)
-	from = to.AddDate(0, 0, -(c.cfg.ReadinessWindowDays - 1))
-	return from, to
+func (c *Checker) window(now time.Time) (from, to store.Day) {
+	to = store.DayOf(now)
+	return to.AddDays(-(c.cfg.ReadinessWindowDays - 1)), to
 }
 
 // checkReports reads the stored reports: sts failures are a warning in
@@ -62,20 +36,20 @@ func (c *Checker) window(now time.Time) (from, to time.Time) {
 func (r *run) checkReports(ctx context.Context) {
 	from, to := r.c.window(r.now)
 	days := r.c.cfg.ReadinessWindowDays
-	st, err := r.c.cfg.Stats.ReportStats(ctx, r.domain, from, to)
+	st, err := r.c.cfg.Stats.Summary(ctx, r.domain, from, to)
 	if err != nil {
-		r.add(Finding{SeverityWarning, CodeReportsUnavailable, "",
-			"stored TLS reports could not be read: " + oneLine(err),
-			"check the report store (permissions, throttling); the next run retries"})
+		r.add(finding(health.SeverityWarning, health.CodeReportsUnavailable, "",
+			"stored TLS reports could not be read: "+oneLine(err),
+			"check the report store (permissions, throttling); the next run retries"))
 		return
 	}
-	if st.STSFailure > 0 {
-		f := Finding{SeverityWarning, CodeReportsSTSFailures, "",
+	if st.STS.Failure > 0 {
+		f := finding(health.SeverityWarning, health.CodeReportsSTSFailures, "",
 			fmt.Sprintf("senders reported %d failed of %d sessions under the sts policy in the last %d days (%s)",
-				st.STSFailure, st.STSSuccess+st.STSFailure, days, breakdown(st)),
-			"fix what the result types say on the MX hosts named, before switching to enforce"}
+				st.STS.Failure, st.STS.Success+st.STS.Failure, days, breakdown(st)),
+			"fix what the result types say on the MX hosts named, before switching to enforce")
 		if r.res.Mode == mtasts.ModeEnforce {
-			f.Severity = SeverityError
+			f.Severity = health.SeverityError
 			f.Subject = lastFailureDay(st)
 			f.Remedy = "fix what the result types say on the MX hosts named: under enforce this mail was not delivered"
 		}
@@ -85,31 +59,31 @@ func (r *run) checkReports(ctx context.Context) {
 		return
 	}
 	var blockers []string
-	if n := r.res.Count(SeverityError); n > 0 {
+	if n := r.res.Count(health.SeverityError); n > 0 {
 		blockers = append(blockers, plural(n, "error"))
 	}
-	if st.STSFailure > 0 {
-		blockers = append(blockers, plural(int(st.STSFailure), "failed sts session"))
+	if st.STS.Failure > 0 {
+		blockers = append(blockers, plural(int(st.STS.Failure), "failed sts session"))
 	}
-	if n := st.STSSuccess + st.STSFailure; n < r.c.cfg.ReadinessMinSessions {
+	if n := st.STS.Success + st.STS.Failure; n < r.c.cfg.ReadinessMinSessions {
 		blockers = append(blockers, fmt.Sprintf("%d of the %d sessions under the sts policy needed in %d days", n, r.c.cfg.ReadinessMinSessions, days))
 	}
 	if len(blockers) > 0 {
-		r.add(Finding{SeverityInfo, CodeNotReady, "",
-			"not ready to enforce: " + strings.Join(blockers, "; "),
-			"fix the errors and wait for more reports without sts failures"})
+		r.add(finding(health.SeverityInfo, health.CodeNotReady, "",
+			"not ready to enforce: "+strings.Join(blockers, "; "),
+			"fix the errors and wait for more reports without sts failures"))
 		return
 	}
-	r.add(Finding{SeverityInfo, CodeReadyToEnforce, "",
-		fmt.Sprintf("ready to enforce: all checks pass and %d sessions under the sts policy in %d days had no failure", st.STSSuccess, days),
-		"set mode: enforce for the domain and deploy"})
+	r.add(finding(health.SeverityInfo, health.CodeReadyToEnforce, "",
+		fmt.Sprintf("ready to enforce: all checks pass and %d sessions under the sts policy in %d days had no failure", st.STS.Success, days),
+		"set mode: enforce for the domain and deploy"))
 }
 
 // lastFailureDay is the latest day with sts failures, "" if unknown.
-func lastFailureDay(st Stats) string {
+func lastFailureDay(st store.Summary) string {
 	for _, d := range slices.Backward(st.ByDay) {
-		if d.STSFailure > 0 {
-			return d.Day.UTC().Format(time.DateOnly)
+		if d.STS.Failure > 0 {
+			return d.Day.String()
 		}
 	}
 	return ""
@@ -117,12 +91,12 @@ func lastFailureDay(st Stats) string {
 
 // breakdown lists failures by result type, then by MX, largest first, at
 // most 5 of each.
-func breakdown(st Stats) string {
+func breakdown(st store.Summary) string {
 	parts := []string{}
 	if s := top(st.ByResultType, 5); s != "" {
 		parts = append(parts, "by result type: "+s)
 	}
-	if s := top(st.ByMX, 5); s != "" {
+	if s := top(st.ByMXHost, 5); s != "" {
 		parts = append(parts, "by MX: "+s)
 	}
 	if len(parts) == 0 {
@@ -131,25 +105,20 @@ func breakdown(st Stats) string {
 	return strings.Join(parts, "; ")
 }
 
-func top(m map[string]int64, n int) string {
-	keys := slices.Collect(maps.Keys(m))
-	slices.SortFunc(keys, func(a, b string) int {
-		if c := cmp.Compare(m[b], m[a]); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
+// top lists the first n counts (store.Summary orders them largest first)
+// and how many more there are.
+func top(counts []store.Count, n int) string {
 	var s []string
-	for i, k := range keys {
+	for i, c := range counts {
 		if i == n {
-			s = append(s, fmt.Sprintf("%d more", len(keys)-n))
+			s = append(s, fmt.Sprintf("%d more", len(counts)-n))
 			break
 		}
-		label := k
+		label := c.Key
 		if label == "" {
 			label = "(unnamed)"
 		}
-		s = append(s, fmt.Sprintf("%s %d", label, m[k]))
+		s = append(s, fmt.Sprintf("%s %d", label, c.Count))
 	}
 	return strings.Join(s, ", ")
 }

@@ -8,6 +8,8 @@ import (
 	"net/smtp"
 	"sync"
 	"time"
+
+	"github.com/ststack/ststack/internal/health"
 )
 
 // probeMXs probes every MX host (at most 8 at once; they are few).
@@ -20,7 +22,7 @@ func (r *run) probeMXs(ctx context.Context) {
 			hosts = append(hosts, m.Host)
 		}
 	}
-	out := make([][]Finding, len(hosts))
+	out := make([][]health.Finding, len(hosts))
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i, h := range hosts {
@@ -40,39 +42,39 @@ func (r *run) probeMXs(ctx context.Context) {
 // probeSMTP does what a sending MTA that applies an MTA-STS policy does
 // (RFC 8461 §4.2, RFC 3207): connect to host's port 25, EHLO, STARTTLS,
 // and check the TLS version and the certificate for host.
-func (c *Checker) probeSMTP(ctx context.Context, host string, now time.Time) []Finding {
+func (c *Checker) probeSMTP(ctx context.Context, host string, now time.Time) []health.Finding {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	port := fmt.Sprint(c.cfg.SMTPPort)
 	where := net.JoinHostPort(host, port)
 	conn, err := c.res.dial(ctx, &net.Dialer{}, host, c.cfg.SMTPPort)
 	if err != nil {
-		return []Finding{{SeverityError, CodeSMTPConnectFailed, host,
+		return []health.Finding{finding(health.SeverityError, health.CodeSMTPConnectFailed, host,
 			fmt.Sprintf("connecting to %s failed: %s", where, oneLine(err)),
-			"make " + host + " accept connections on port " + port + " (from where this check runs, outbound port 25 may be blocked)"}}
+			"make "+host+" accept connections on port "+port+" (from where this check runs, outbound port 25 may be blocked)")}
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	fail := func(code Code, what string, err error, remedy string) []Finding {
+	fail := func(code health.Code, what string, err error, remedy string) []health.Finding {
 		if ctx.Err() != nil || isTimeout(err) {
-			return []Finding{{SeverityError, code, host, fmt.Sprintf("%s at %s: timed out", what, where), remedy}}
+			return []health.Finding{finding(health.SeverityError, code, host, fmt.Sprintf("%s at %s: timed out", what, where), remedy)}
 		}
-		return []Finding{{SeverityError, code, host, fmt.Sprintf("%s at %s failed: %s", what, where, oneLine(err)), remedy}}
+		return []health.Finding{finding(health.SeverityError, code, host, fmt.Sprintf("%s at %s failed: %s", what, where, oneLine(err)), remedy)}
 	}
 	cl, err := smtp.NewClient(conn, host)
 	if err != nil {
-		return fail(CodeSMTPConnectFailed, "SMTP greeting", err, "make "+host+" greet with 220")
+		return fail(health.CodeSMTPConnectFailed, "SMTP greeting", err, "make "+host+" greet with 220")
 	}
 	defer cl.Close()
 	if err := cl.Hello(c.cfg.HELOName); err != nil {
-		return fail(CodeSMTPConnectFailed, "EHLO", err, "make "+host+" accept EHLO")
+		return fail(health.CodeSMTPConnectFailed, "EHLO", err, "make "+host+" accept EHLO")
 	}
 	if ok, _ := cl.Extension("STARTTLS"); !ok {
-		return []Finding{{SeverityError, CodeSMTPSTARTTLSMissing, host,
+		return []health.Finding{finding(health.SeverityError, health.CodeSMTPSTARTTLSMissing, host,
 			fmt.Sprintf("%s does not offer STARTTLS: senders applying the policy do not deliver to it", where),
-			"enable STARTTLS on " + host + " with a certificate valid for that name"}}
+			"enable STARTTLS on "+host+" with a certificate valid for that name")}
 	}
 	// The handshake accepts anything so that inspectChain can say what is
 	// wrong; a sender would abort on any certificate finding.
@@ -82,15 +84,15 @@ func (c *Checker) probeSMTP(ctx context.Context, host string, now time.Time) []F
 		MinVersion:         tls.VersionTLS10,
 	})
 	if err != nil {
-		return fail(CodeSMTPTLSFailed, "TLS handshake", err, "fix the TLS configuration of "+host)
+		return fail(health.CodeSMTPTLSFailed, "TLS handshake", err, "fix the TLS configuration of "+host)
 	}
 	cs, _ := cl.TLSConnectionState()
-	var fs []Finding
+	var fs []health.Finding
 	// RFC 8996 §2, §3: TLS 1.0 and 1.1 MUST NOT be used.
 	if cs.Version < tls.VersionTLS12 {
-		fs = append(fs, Finding{SeverityError, CodeSMTPTLSVersion, host,
+		fs = append(fs, finding(health.SeverityError, health.CodeSMTPTLSVersion, host,
 			fmt.Sprintf("%s negotiated %s; TLS 1.2 or later is required", where, tls.VersionName(cs.Version)),
-			"enable TLS 1.2 and 1.3 on " + host})
+			"enable TLS 1.2 and 1.3 on "+host))
 	}
 	rep := inspectChain(cs.PeerCertificates, host, now, c.cfg.RootCAs)
 	fs = append(fs, certFindings(rep, host, smtpCertCodes, now, "renew the certificate of "+host)...)

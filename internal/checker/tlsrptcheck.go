@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
 
@@ -23,31 +24,31 @@ func (r *run) checkTLSRPT(ctx context.Context) {
 	rec, err := tlsrpt.RecordFromTXT(txt)
 	switch {
 	case errors.Is(err, tlsrpt.ErrNoRecord):
-		sev, remedy := SeverityWarning, "publish "+name+` TXT "v=TLSRPTv1; rua=mailto:…" to receive reports of failed deliveries`
+		sev, remedy := health.SeverityWarning, "publish "+name+` TXT "v=TLSRPTv1; rua=mailto:…" to receive reports of failed deliveries`
 		if configured {
-			sev = SeverityError
+			sev = health.SeverityError
 			remedy = fmt.Sprintf("publish %s TXT %q (ststack deploy does)", name, "v=TLSRPTv1; rua="+want)
 		}
-		r.add(Finding{sev, CodeTLSRPTRecordMissing, "",
-			name + " has no v=TLSRPTv1 TXT record: senders send no TLS reports", remedy})
+		r.add(finding(sev, health.CodeTLSRPTRecordMissing, "",
+			name+" has no v=TLSRPTv1 TXT record: senders send no TLS reports", remedy))
 		return
 	case errors.Is(err, tlsrpt.ErrMultipleRecords):
 		// RFC 8460 §3: more than one record: senders send no report.
-		r.add(Finding{SeverityError, CodeTLSRPTRecordMultiple, "",
-			name + " has more than one v=TLSRPTv1 TXT record: senders send no TLS reports",
-			"keep exactly one v=TLSRPTv1 record at " + name})
+		r.add(finding(health.SeverityError, health.CodeTLSRPTRecordMultiple, "",
+			name+" has more than one v=TLSRPTv1 TXT record: senders send no TLS reports",
+			"keep exactly one v=TLSRPTv1 record at "+name))
 		return
 	case err != nil:
-		r.add(Finding{SeverityError, CodeTLSRPTRecordInvalid, "",
+		r.add(finding(health.SeverityError, health.CodeTLSRPTRecordInvalid, "",
 			fmt.Sprintf("%s: %s", name, oneLine(err)),
-			"publish " + name + ` TXT "v=TLSRPTv1; rua=…"`})
+			"publish "+name+` TXT "v=TLSRPTv1; rua=…"`))
 		return
 	}
 	for _, w := range r.t.RUA {
 		if !hasRUA(rec.RUA, w) {
-			r.add(Finding{SeverityError, CodeTLSRPTMissingEndpoint, w.String(),
+			r.add(finding(health.SeverityError, health.CodeTLSRPTMissingEndpoint, w.String(),
 				fmt.Sprintf("%s does not send reports to %s (it has rua=%s)", name, w, ruaList(rec.RUA)),
-				fmt.Sprintf("publish %s TXT %q (ststack deploy does)", name, "v=TLSRPTv1; rua="+want)})
+				fmt.Sprintf("publish %s TXT %q (ststack deploy does)", name, "v=TLSRPTv1; rua="+want)))
 		}
 	}
 }

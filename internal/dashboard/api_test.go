@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ststack/ststack/internal/checker"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
@@ -58,7 +58,7 @@ func TestAPIOverview(t *testing.T) {
 		}
 		// The sample checks: worst finding, certificate, readiness.
 		chk := f.checks[i]
-		if d.Check == nil || !d.Check.CheckedAt.Equal(chk.CheckedAt) || d.Check.Errors != chk.Count(checker.SeverityError) {
+		if d.Check == nil || !d.Check.CheckedAt.Equal(chk.CheckedAt) || d.Check.Errors != chk.Count(health.SeverityError) {
 			t.Errorf("%s: check %+v, want from %+v", d.Domain, d.Check, chk)
 		}
 		// The days left are counted from now to the stored expiry.
@@ -76,7 +76,7 @@ func TestAPIOverview(t *testing.T) {
 		byName[d.Domain] = d
 	}
 	// example.org is in enforce and has the sample's sts failures.
-	if d := byName["example.org"]; d.Check.Status != StatusError || d.Check.Worst.Code != checker.CodeReportsSTSFailures ||
+	if d := byName["example.org"]; d.Check.Status != StatusError || d.Check.Worst.Code != health.CodeReportsSTSFailures ||
 		d.Readiness.Status != ReadyEnforced || d.Last30Days.Failure == 0 {
 		t.Errorf("example.org: %+v", d)
 	}

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/ingest"
 	"github.com/ststack/ststack/internal/sample"
 	"github.com/ststack/ststack/internal/store"
@@ -47,7 +47,7 @@ type fixture struct {
 	h       *Handler
 	srv     *httptest.Server
 	reports []ingested
-	checks  []checker.Result
+	checks  []health.Result
 }
 
 type fixtureOptions struct {

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/store"
 )
 
@@ -34,7 +34,7 @@ type Store interface {
 	Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error)
 	Report(ctx context.Context, key string) (store.Report, error)
 	Raw(ctx context.Context, key string) ([]byte, error)
-	Last(ctx context.Context, domain string) (r checker.Result, ok bool, err error)
+	Last(ctx context.Context, domain string) (r health.Result, ok bool, err error)
 }
 
 // Options configure a Handler. Config and Store are required.

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 	"github.com/ststack/ststack/internal/sample"
 	"github.com/ststack/ststack/internal/store"
@@ -89,13 +89,13 @@ type CheckSummary struct {
 	Warnings int    `json:"warnings"`
 	// Worst is the first finding of the worst severity; null when Status
 	// is StatusOK.
-	Worst *checker.Finding `json:"worst"`
+	Worst *health.Finding `json:"worst"`
 }
 
-func summarizeCheck(r checker.Result) *CheckSummary {
+func summarizeCheck(r health.Result) *CheckSummary {
 	s := &CheckSummary{CheckedAt: r.CheckedAt, Status: StatusOK,
-		Errors: r.Count(checker.SeverityError), Warnings: r.Count(checker.SeverityWarning)}
-	if f, ok := worstFinding(r.Findings); ok && f.Severity > checker.SeverityInfo {
+		Errors: r.Count(health.SeverityError), Warnings: r.Count(health.SeverityWarning)}
+	if f, ok := worstFinding(r.Findings); ok && f.Severity > health.SeverityInfo {
 		s.Worst = &f
 		s.Status = f.Severity.String()
 	}
@@ -103,9 +103,9 @@ func summarizeCheck(r checker.Result) *CheckSummary {
 }
 
 // worstFinding is the first finding of the highest severity.
-func worstFinding(fs []checker.Finding) (checker.Finding, bool) {
+func worstFinding(fs []health.Finding) (health.Finding, bool) {
 	if len(fs) == 0 {
-		return checker.Finding{}, false
+		return health.Finding{}, false
 	}
 	w := fs[0]
 	for _, f := range fs[1:] {
@@ -118,7 +118,7 @@ func worstFinding(fs []checker.Finding) (checker.Finding, bool) {
 
 // Certificate statuses of the mta-sts host, from the latest check.
 const (
-	CertOK       = "ok"       // valid, more than checker.CertWarnDays days left
+	CertOK       = "ok"       // valid, more than health.CertWarnDays days left
 	CertExpiring = "expiring" // valid, fewer days left
 	CertExpired  = "expired"  // expired or not yet valid
 	CertInvalid  = "invalid"  // wrong name or untrusted
@@ -142,7 +142,7 @@ type Certificate struct {
 // certificate of host, at time now. The status is the check's verdict, from
 // its findings about host; the days left count from now to the expiry the
 // check recorded (checker.Result.Certificate).
-func certificateOf(r *checker.Result, host string, now time.Time) Certificate {
+func certificateOf(r *health.Result, host string, now time.Time) Certificate {
 	if r == nil {
 		return Certificate{Status: CertUnknown, Message: "no check yet"}
 	}
@@ -162,26 +162,26 @@ func certificateOf(r *checker.Result, host string, now time.Time) Certificate {
 		}
 		return c
 	}
-	if r.Has(checker.CodePolicyFetchFailed) || r.Has(checker.CodeDomainNXDomain) || r.Has(checker.CodeDomainInvalid) {
+	if r.Has(health.CodePolicyFetchFailed) || r.Has(health.CodeDomainNXDomain) || r.Has(health.CodeDomainInvalid) {
 		return Certificate{Status: CertUnknown, Message: "the last check could not reach " + host}
 	}
 	// A result without the certificate and without a finding about it.
-	return Certificate{Status: CertOK, Message: fmt.Sprintf("valid, more than %d days left", checker.CertWarnDays)}
+	return Certificate{Status: CertOK, Message: fmt.Sprintf("valid, more than %d days left", health.CertWarnDays)}
 }
 
 // certVerdict is the status the first cert-* finding of r about host gives,
 // with its message; judged is false when r has none.
-func certVerdict(r *checker.Result, host string) (c Certificate, judged bool) {
+func certVerdict(r *health.Result, host string) (c Certificate, judged bool) {
 	for _, f := range r.Findings {
 		if f.Subject != "" && f.Subject != host {
 			continue
 		}
 		switch f.Code {
-		case checker.CodeCertExpiring:
+		case health.CodeCertExpiring:
 			return Certificate{Status: CertExpiring, Message: f.Message}, true
-		case checker.CodeCertExpired:
+		case health.CodeCertExpired:
 			return Certificate{Status: CertExpired, Message: f.Message}, true
-		case checker.CodeCertNameMismatch, checker.CodeCertUntrusted:
+		case health.CodeCertNameMismatch, health.CodeCertUntrusted:
 			return Certificate{Status: CertInvalid, Message: f.Message}, true
 		}
 	}
@@ -204,7 +204,7 @@ func legacyExpiry(c *Certificate, now time.Time) {
 	if err != nil {
 		return
 	}
-	n := checker.CertInfo{NotAfter: t}.DaysLeft(now)
+	n := health.CertInfo{NotAfter: t}.DaysLeft(now)
 	c.DaysLeft, c.Expires = &n, m[len(m)-1]
 }
 
@@ -223,7 +223,7 @@ type Readiness struct {
 	Message string `json:"message"`
 }
 
-func readinessOf(mode mtasts.Mode, r *checker.Result) Readiness {
+func readinessOf(mode mtasts.Mode, r *health.Result) Readiness {
 	switch mode {
 	case mtasts.ModeEnforce:
 		return Readiness{ReadyEnforced, "mode enforce"}
@@ -233,9 +233,9 @@ func readinessOf(mode mtasts.Mode, r *checker.Result) Readiness {
 	if r != nil {
 		for _, f := range r.Findings {
 			switch f.Code {
-			case checker.CodeReadyToEnforce:
+			case health.CodeReadyToEnforce:
 				return Readiness{ReadyYes, f.Message}
-			case checker.CodeNotReady:
+			case health.CodeNotReady:
 				return Readiness{ReadyNo, f.Message}
 			}
 		}
@@ -263,11 +263,11 @@ type DomainDetail struct {
 	ByReceivingIP  []store.Count     `json:"by_receiving_ip"`
 	BySendingIP    []store.Count     `json:"by_sending_ip"`
 	// Check is the latest check result, null before the first.
-	Check       *checker.Result `json:"check"`
-	Certificate Certificate     `json:"certificate"`
-	Readiness   Readiness       `json:"readiness"`
-	Policy      PolicyInfo      `json:"policy"`
-	Records     []DNSRecord     `json:"records"`
+	Check       *health.Result `json:"check"`
+	Certificate Certificate    `json:"certificate"`
+	Readiness   Readiness      `json:"readiness"`
+	Policy      PolicyInfo     `json:"policy"`
+	Records     []DNSRecord    `json:"records"`
 }
 
 // DNSInfo says where a domain's records are published.
@@ -393,7 +393,7 @@ func eachDomain(ctx context.Context, domains []config.Domain, fn func(ctx contex
 func (m *model) today() store.Day { return store.DayOf(m.now()) }
 
 // last returns the latest check of domain, nil when none.
-func (m *model) last(ctx context.Context, domain string) (*checker.Result, error) {
+func (m *model) last(ctx context.Context, domain string) (*health.Result, error) {
 	r, ok, err := m.st.Last(ctx, domain)
 	if err != nil {
 		return nil, fmt.Errorf("last check of %s: %w", domain, err)

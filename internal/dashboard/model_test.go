@@ -9,26 +9,27 @@ import (
 
 	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 )
 
 func TestCertificateOf(t *testing.T) {
 	now := time.Date(2024, 3, 28, 12, 0, 0, 0, time.UTC)
 	const host = "mta-sts.example.com"
-	cert := func(notBefore, notAfter time.Time) *checker.CertInfo {
-		return &checker.CertInfo{Host: host, NotBefore: notBefore, NotAfter: notAfter}
+	cert := func(notBefore, notAfter time.Time) *health.CertInfo {
+		return &health.CertInfo{Host: host, NotBefore: notBefore, NotAfter: notAfter}
 	}
-	res := func(c *checker.CertInfo, fs ...checker.Finding) *checker.Result {
-		return &checker.Result{Domain: "example.com", CheckedAt: now.Add(-time.Hour), Findings: fs, Certificate: c}
+	res := func(c *health.CertInfo, fs ...health.Finding) *health.Result {
+		return &health.Result{Domain: "example.com", CheckedAt: now.Add(-time.Hour), Findings: fs, Certificate: c}
 	}
-	f := func(sev checker.Severity, code checker.Code, subject, msg string) checker.Finding {
-		return checker.Finding{Severity: sev, Code: code, Subject: subject, Message: msg}
+	f := func(sev health.Severity, code health.Code, subject, msg string) health.Finding {
+		return health.Finding{Severity: sev, Code: code, Subject: subject, Message: msg}
 	}
 	issued := now.AddDate(0, -2, 0)
 	valid := cert(issued, time.Date(2024, 6, 30, 23, 59, 59, 0, time.UTC)) // 94 days, 11:59:59 left
 	tests := []struct {
 		name    string
-		r       *checker.Result
+		r       *health.Result
 		status  string
 		days    int // -1000: nil
 		expires string
@@ -37,44 +38,44 @@ func TestCertificateOf(t *testing.T) {
 		{"no check", nil, CertUnknown, -1000, "", "–"},
 		// The check recorded the certificate: its days, whatever the findings say.
 		{"healthy", res(valid), CertOK, 94, "2024-06-30", "94 days"},
-		{"news only", res(valid, f(checker.SeverityInfo, checker.CodeReadyToEnforce, "", "ready")), CertOK, 94, "2024-06-30", "94 days"},
+		{"news only", res(valid, f(health.SeverityInfo, health.CodeReadyToEnforce, "", "ready")), CertOK, 94, "2024-06-30", "94 days"},
 		{"expiring", res(cert(issued, time.Date(2024, 4, 9, 11, 0, 0, 0, time.UTC)),
-			f(checker.SeverityWarning, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 12 days (2024-04-09)")),
+			f(health.SeverityWarning, health.CodeCertExpiring, host, "certificate of "+host+" expires in 12 days (2024-04-09)")),
 			CertExpiring, 11, "2024-04-09", "11 days"},
 		{"expiring today", res(cert(issued, now.Add(3*time.Hour)),
-			f(checker.SeverityError, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 0 days (2024-03-28)")),
+			f(health.SeverityError, health.CodeCertExpiring, host, "certificate of "+host+" expires in 0 days (2024-03-28)")),
 			CertExpiring, 0, "2024-03-28", "0 days"},
 		{"expiring tomorrow", res(cert(issued, now.Add(30*time.Hour)),
-			f(checker.SeverityError, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 1 days (2024-03-29)")),
+			f(health.SeverityError, health.CodeCertExpiring, host, "certificate of "+host+" expires in 1 days (2024-03-29)")),
 			CertExpiring, 1, "2024-03-29", "1 day"},
 		{"expired", res(cert(issued, time.Date(2024, 3, 20, 8, 0, 0, 0, time.UTC)),
-			f(checker.SeverityError, checker.CodeCertExpired, host, "certificate of "+host+" expired on 2024-03-20")),
+			f(health.SeverityError, health.CodeCertExpired, host, "certificate of "+host+" expired on 2024-03-20")),
 			CertExpired, -9, "2024-03-20", "expired 9 days ago"},
 		{"expired since the check", res(cert(issued, now.Add(-30*time.Minute)),
-			f(checker.SeverityError, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 0 days (2024-03-28)")),
+			f(health.SeverityError, health.CodeCertExpiring, host, "certificate of "+host+" expires in 0 days (2024-03-28)")),
 			CertExpiring, -1, "2024-03-28", "expired 1 day ago"},
 		{"not yet valid", res(cert(now.AddDate(0, 0, 2), now.AddDate(0, 3, 0)),
-			f(checker.SeverityError, checker.CodeCertExpired, host, "certificate of "+host+" is not valid before 2024-03-30T12:00:00Z")),
+			f(health.SeverityError, health.CodeCertExpired, host, "certificate of "+host+" is not valid before 2024-03-30T12:00:00Z")),
 			CertExpired, 92, "2024-06-28", "not yet valid"},
-		{"untrusted", res(valid, f(checker.SeverityError, checker.CodeCertUntrusted, host, "not trusted")), CertInvalid, 94, "2024-06-30", "94 days"},
-		{"wrong name", res(valid, f(checker.SeverityError, checker.CodeCertNameMismatch, host, "for other.example")), CertInvalid, 94, "2024-06-30", "94 days"},
+		{"untrusted", res(valid, f(health.SeverityError, health.CodeCertUntrusted, host, "not trusted")), CertInvalid, 94, "2024-06-30", "94 days"},
+		{"wrong name", res(valid, f(health.SeverityError, health.CodeCertNameMismatch, host, "for other.example")), CertInvalid, 94, "2024-06-30", "94 days"},
 		{"an MX host's certificate is not the policy host's",
-			res(valid, f(checker.SeverityError, checker.CodeSMTPCertExpired, "mx1.example.com", "expired on 2024-01-01")), CertOK, 94, "2024-06-30", "94 days"},
-		{"another subject", res(valid, f(checker.SeverityError, checker.CodeCertExpired, "mta-sts.other.example", "expired on 2024-01-01")),
+			res(valid, f(health.SeverityError, health.CodeSMTPCertExpired, "mx1.example.com", "expired on 2024-01-01")), CertOK, 94, "2024-06-30", "94 days"},
+		{"another subject", res(valid, f(health.SeverityError, health.CodeCertExpired, "mta-sts.other.example", "expired on 2024-01-01")),
 			CertOK, 94, "2024-06-30", "94 days"},
-		{"another host's certificate", res(&checker.CertInfo{Host: "mta-sts.other.example", NotAfter: now.AddDate(0, 0, 5)}),
+		{"another host's certificate", res(&health.CertInfo{Host: "mta-sts.other.example", NotAfter: now.AddDate(0, 0, 5)}),
 			CertOK, -1000, "", "> 21 days"},
-		{"no certificate, unreachable", res(nil, f(checker.SeverityError, checker.CodePolicyFetchFailed, "", "refused")), CertUnknown, -1000, "", "–"},
-		{"certificate, policy 404", res(valid, f(checker.SeverityError, checker.CodePolicyStatus, "", "404")), CertOK, 94, "2024-06-30", "94 days"},
+		{"no certificate, unreachable", res(nil, f(health.SeverityError, health.CodePolicyFetchFailed, "", "refused")), CertUnknown, -1000, "", "–"},
+		{"certificate, policy 404", res(valid, f(health.SeverityError, health.CodePolicyStatus, "", "404")), CertOK, 94, "2024-06-30", "94 days"},
 		// Results stored before the checker recorded certificates: the
 		// date a finding names, counted from its start, else nothing.
 		{"older: healthy", res(nil), CertOK, -1000, "", "> 21 days"},
-		{"older: expiring", res(nil, f(checker.SeverityWarning, checker.CodeCertExpiring, host, "certificate of "+host+" expires in 12 days (2024-04-09)")),
+		{"older: expiring", res(nil, f(health.SeverityWarning, health.CodeCertExpiring, host, "certificate of "+host+" expires in 12 days (2024-04-09)")),
 			CertExpiring, 11, "2024-04-09", "11 days"},
-		{"older: expired", res(nil, f(checker.SeverityError, checker.CodeCertExpired, host, "certificate of "+host+" expired on 2024-03-20")),
+		{"older: expired", res(nil, f(health.SeverityError, health.CodeCertExpired, host, "certificate of "+host+" expired on 2024-03-20")),
 			CertExpired, -9, "2024-03-20", "expired 9 days ago"},
-		{"older: expiring, no date", res(nil, f(checker.SeverityWarning, checker.CodeCertExpiring, host, "soon")), CertExpiring, -1000, "", "–"},
-		{"older: untrusted", res(nil, f(checker.SeverityError, checker.CodeCertUntrusted, host, "not trusted")), CertInvalid, -1000, "", "–"},
+		{"older: expiring, no date", res(nil, f(health.SeverityWarning, health.CodeCertExpiring, host, "soon")), CertExpiring, -1000, "", "–"},
+		{"older: untrusted", res(nil, f(health.SeverityError, health.CodeCertUntrusted, host, "not trusted")), CertInvalid, -1000, "", "–"},
 	}
 	for _, tc := range tests {
 		c := certificateOf(tc.r, host, now)
@@ -114,7 +115,7 @@ func TestCertificateFromChecker(t *testing.T) {
 	if cert.Status != CertExpiring || cert.DaysLeft == nil || *cert.DaysLeft != 10 || cert.Expires != "2024-04-07" {
 		t.Fatalf("certificate %+v from %+v, findings %+v", cert, r.Certificate, r.Findings)
 	}
-	if !slices.ContainsFunc(r.Findings, func(f checker.Finding) bool { return strings.Contains(f.Message, "expires in 10 days") }) {
+	if !slices.ContainsFunc(r.Findings, func(f health.Finding) bool { return strings.Contains(f.Message, "expires in 10 days") }) {
 		t.Errorf("the checker does not say 10 days: %+v", r.Findings)
 	}
 	if got := formatDaysLeft(cert); got != "10 days" {
@@ -127,18 +128,18 @@ func TestCertificateFromChecker(t *testing.T) {
 }
 
 func TestReadinessOf(t *testing.T) {
-	ready := &checker.Result{Findings: []checker.Finding{{Code: checker.CodeReadyToEnforce, Message: "ready"}}}
-	notReady := &checker.Result{Findings: []checker.Finding{{Code: checker.CodeNotReady, Message: "not yet"}}}
+	ready := &health.Result{Findings: []health.Finding{{Code: health.CodeReadyToEnforce, Message: "ready"}}}
+	notReady := &health.Result{Findings: []health.Finding{{Code: health.CodeNotReady, Message: "not yet"}}}
 	tests := []struct {
 		mode mtasts.Mode
-		r    *checker.Result
+		r    *health.Result
 		want string
 	}{
 		{mtasts.ModeEnforce, ready, ReadyEnforced},
 		{mtasts.ModeNone, nil, ReadyNone},
 		{mtasts.ModeTesting, ready, ReadyYes},
 		{mtasts.ModeTesting, notReady, ReadyNo},
-		{mtasts.ModeTesting, &checker.Result{}, ReadyUnknown},
+		{mtasts.ModeTesting, &health.Result{}, ReadyUnknown},
 		{mtasts.ModeTesting, nil, ReadyUnknown},
 	}
 	for _, tc := range tests {
@@ -149,14 +150,14 @@ func TestReadinessOf(t *testing.T) {
 }
 
 func TestSummarizeCheck(t *testing.T) {
-	fs := []checker.Finding{
-		{Severity: checker.SeverityInfo, Code: checker.CodeNotReady},
-		{Severity: checker.SeverityWarning, Code: checker.CodeCertExpiring},
-		{Severity: checker.SeverityError, Code: checker.CodeMXNotCovered, Subject: "mx2"},
-		{Severity: checker.SeverityError, Code: checker.CodeMXNotCovered, Subject: "mx3"},
+	fs := []health.Finding{
+		{Severity: health.SeverityInfo, Code: health.CodeNotReady},
+		{Severity: health.SeverityWarning, Code: health.CodeCertExpiring},
+		{Severity: health.SeverityError, Code: health.CodeMXNotCovered, Subject: "mx2"},
+		{Severity: health.SeverityError, Code: health.CodeMXNotCovered, Subject: "mx3"},
 	}
 	tests := []struct {
-		findings []checker.Finding
+		findings []health.Finding
 		status   string
 		worst    string
 	}{
@@ -166,7 +167,7 @@ func TestSummarizeCheck(t *testing.T) {
 		{fs, StatusError, "mx-not-covered mx2"},
 	}
 	for _, tc := range tests {
-		s := summarizeCheck(checker.Result{Findings: tc.findings})
+		s := summarizeCheck(health.Result{Findings: tc.findings})
 		worst := ""
 		if s.Worst != nil {
 			worst = string(s.Worst.Code)
@@ -178,7 +179,7 @@ func TestSummarizeCheck(t *testing.T) {
 			t.Errorf("%d findings: %s %q, want %s %q", len(tc.findings), s.Status, worst, tc.status, tc.worst)
 		}
 	}
-	if got := sortFindings(fs); got[0].Severity != checker.SeverityError || got[1].Subject != "mx3" || got[3].Severity != checker.SeverityInfo {
+	if got := sortFindings(fs); got[0].Severity != health.SeverityError || got[1].Subject != "mx3" || got[3].Severity != health.SeverityInfo {
 		t.Errorf("sortFindings: %+v", got)
 	}
 }

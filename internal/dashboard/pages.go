@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ststack/ststack/internal/checker"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
 
@@ -32,7 +32,7 @@ func parsePages() (map[string]*template.Template, error) {
 		"share":     shareBar,
 		"when":      formatTime,
 		"orNone":    orNone,
-		"sevClass":  func(s checker.Severity) string { return "sev-" + s.String() },
+		"sevClass":  func(s health.Severity) string { return "sev-" + s.String() },
 		"daysLeft":  formatDaysLeft,
 		"reportURL": func(key string) string { return "/reports/" + url.PathEscape(key) },
 		"domainURL": func(d string) string { return "/domains/" + url.PathEscape(d) },
@@ -103,7 +103,7 @@ type domainView struct {
 	*DomainDetail
 	SessionsChart, FailuresChart template.HTML
 	// Findings are the latest check's, worst first.
-	Findings []checker.Finding
+	Findings []health.Finding
 	// Ranges are links to common ranges.
 	Ranges []rangeLink
 	// ReportsURL lists the range's reports of the domain.
@@ -137,9 +137,9 @@ func (h *Handler) domainPage(w http.ResponseWriter, r *http.Request) {
 
 // sortFindings orders findings worst first, keeping the checker's order
 // within a severity.
-func sortFindings(fs []checker.Finding) []checker.Finding {
-	out := make([]checker.Finding, 0, len(fs))
-	for s := checker.SeverityError; s >= checker.SeverityInfo; s-- {
+func sortFindings(fs []health.Finding) []health.Finding {
+	out := make([]health.Finding, 0, len(fs))
+	for s := health.SeverityError; s >= health.SeverityInfo; s-- {
 		for _, f := range fs {
 			if f.Severity == s {
 				out = append(out, f)
@@ -303,7 +303,7 @@ func formatTime(t time.Time) string {
 func formatDaysLeft(c Certificate) string {
 	if c.DaysLeft == nil {
 		if c.Status == CertOK {
-			return fmt.Sprintf("> %d days", checker.CertWarnDays)
+			return fmt.Sprintf("> %d days", health.CertWarnDays)
 		}
 		return "–"
 	}

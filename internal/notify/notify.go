@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"github.com/ststack/ststack/internal/checker"
+	"github.com/ststack/ststack/internal/health"
 )
 
 // Publisher is the part of the SNS client that SNS uses; *sns.Client
@@ -43,7 +43,7 @@ const (
 )
 
 // Alert implements checker.Alerter.
-func (s *SNS) Alert(ctx context.Context, domain string, appeared, cleared []checker.Finding) error {
+func (s *SNS) Alert(ctx context.Context, domain string, appeared, cleared []health.Finding) error {
 	if len(appeared) == 0 && len(cleared) == 0 {
 		return nil
 	}
@@ -67,8 +67,8 @@ func (s *SNS) Alert(ctx context.Context, domain string, appeared, cleared []chec
 	return nil
 }
 
-func worst(fs []checker.Finding) checker.Severity {
-	w := checker.SeverityInfo
+func worst(fs []health.Finding) health.Severity {
+	w := health.SeverityInfo
 	for _, f := range fs {
 		w = max(w, f.Severity)
 	}
@@ -77,15 +77,15 @@ func worst(fs []checker.Finding) checker.Severity {
 
 // Format renders an alert as an e-mail subject (at most 100 ASCII
 // characters, one line) and a plain-text body (at most 256 KiB).
-func Format(domain string, appeared, cleared []checker.Finding) (subject, body string) {
+func Format(domain string, appeared, cleared []health.Finding) (subject, body string) {
 	var parts []string
-	if n := countSev(appeared, checker.SeverityError); n > 0 {
+	if n := countSev(appeared, health.SeverityError); n > 0 {
 		parts = append(parts, plural(n, "new error"))
 	}
-	if n := countSev(appeared, checker.SeverityWarning); n > 0 {
+	if n := countSev(appeared, health.SeverityWarning); n > 0 {
 		parts = append(parts, plural(n, "new warning"))
 	}
-	if n := countSev(appeared, checker.SeverityInfo); n > 0 {
+	if n := countSev(appeared, health.SeverityInfo); n > 0 {
 		parts = append(parts, plural(n, "new notice"))
 	}
 	if n := len(cleared); n > 0 {
@@ -95,7 +95,7 @@ func Format(domain string, appeared, cleared []checker.Finding) (subject, body s
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "The ststack checker found changes for %s.\n", domain)
-	section := func(title string, fs []checker.Finding, remedy bool) {
+	section := func(title string, fs []health.Finding, remedy bool) {
 		if len(fs) == 0 {
 			return
 		}
@@ -122,7 +122,7 @@ func Format(domain string, appeared, cleared []checker.Finding) (subject, body s
 	return subject, body
 }
 
-func countSev(fs []checker.Finding, s checker.Severity) int {
+func countSev(fs []health.Finding, s health.Severity) int {
 	n := 0
 	for _, f := range fs {
 		if f.Severity == s {
@@ -165,13 +165,13 @@ type Log struct {
 func NewLog(logger *slog.Logger) *Log { return &Log{logger: logger} }
 
 // Alert implements checker.Alerter; it never fails.
-func (l *Log) Alert(ctx context.Context, domain string, appeared, cleared []checker.Finding) error {
+func (l *Log) Alert(ctx context.Context, domain string, appeared, cleared []health.Finding) error {
 	for _, f := range appeared {
 		level := slog.LevelInfo
 		switch f.Severity {
-		case checker.SeverityError:
+		case health.SeverityError:
 			level = slog.LevelError
-		case checker.SeverityWarning:
+		case health.SeverityWarning:
 			level = slog.LevelWarn
 		}
 		l.logger.LogAttrs(ctx, level, "finding appeared", attrs(domain, f, true)...)
@@ -182,7 +182,7 @@ func (l *Log) Alert(ctx context.Context, domain string, appeared, cleared []chec
 	return nil
 }
 
-func attrs(domain string, f checker.Finding, remedy bool) []slog.Attr {
+func attrs(domain string, f health.Finding, remedy bool) []slog.Attr {
 	a := []slog.Attr{
 		slog.String("domain", domain),
 		slog.String("severity", f.Severity.String()),
@@ -198,12 +198,18 @@ func attrs(domain string, f checker.Finding, remedy bool) []slog.Attr {
 	return a
 }
 
+// Alerter is what All combines: checker.Alerter, whose doc comment gives
+// the contract, owned here too so that notify does not import the checker.
+type Alerter interface {
+	Alert(ctx context.Context, domain string, appeared, cleared []health.Finding) error
+}
+
 // All sends each alert to every alerter in turn; the errors are joined.
-func All(alerters ...checker.Alerter) checker.Alerter { return all(alerters) }
+func All(alerters ...Alerter) Alerter { return all(alerters) }
 
-type all []checker.Alerter
+type all []Alerter
 
-func (as all) Alert(ctx context.Context, domain string, appeared, cleared []checker.Finding) error {
+func (as all) Alert(ctx context.Context, domain string, appeared, cleared []health.Finding) error {
 	var errs []error
 	for _, a := range as {
 		if err := a.Alert(ctx, domain, appeared, cleared); err != nil {

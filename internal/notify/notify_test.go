@@ -17,17 +17,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/ststack/ststack/internal/checker"
+	"github.com/ststack/ststack/internal/health"
 )
 
 const topic = "arn:aws:sns:eu-west-1:123456789012:ststack-alerts"
 
 var (
-	idMismatch = checker.Finding{Severity: checker.SeverityError, Code: checker.CodeSTSIDMismatch,
+	idMismatch = health.Finding{Severity: health.SeverityError, Code: health.CodeSTSIDMismatch,
 		Message: "_mta-sts.example.com has id=1, the configured policy's id is 2", Remedy: "publish 2 as the id"}
-	expiring = checker.Finding{Severity: checker.SeverityWarning, Code: checker.CodeCertExpiring, Subject: "mta-sts.example.com",
+	expiring = health.Finding{Severity: health.SeverityWarning, Code: health.CodeCertExpiring, Subject: "mta-sts.example.com",
 		Message: "certificate of mta-sts.example.com expires in 12 days", Remedy: "renew it"}
-	stale = checker.Finding{Severity: checker.SeverityWarning, Code: checker.CodeMXPatternStale, Subject: "*.old.example.com",
+	stale = health.Finding{Severity: health.SeverityWarning, Code: health.CodeMXPatternStale, Subject: "*.old.example.com",
 		Message: "mx pattern *.old.example.com matches none of the MX hosts", Remedy: "remove it"}
 )
 
@@ -82,10 +82,10 @@ func TestSNSPublish(t *testing.T) {
 	f := &fakeSNS{}
 	a := NewSNS(newSNSClient(t, f), topic)
 	ctx := context.Background()
-	if err := a.Alert(ctx, "example.com", []checker.Finding{idMismatch, expiring}, []checker.Finding{stale}); err != nil {
+	if err := a.Alert(ctx, "example.com", []health.Finding{idMismatch, expiring}, []health.Finding{stale}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Alert(ctx, "example.org", nil, []checker.Finding{expiring}); err != nil {
+	if err := a.Alert(ctx, "example.org", nil, []health.Finding{expiring}); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Alert(ctx, "example.net", nil, nil); err != nil {
@@ -136,7 +136,7 @@ func TestSNSPublish(t *testing.T) {
 func TestSNSError(t *testing.T) {
 	f := &fakeSNS{status: http.StatusForbidden}
 	a := NewSNS(newSNSClient(t, f), topic)
-	err := a.Alert(context.Background(), "example.com", []checker.Finding{idMismatch}, nil)
+	err := a.Alert(context.Background(), "example.com", []health.Finding{idMismatch}, nil)
 	if err == nil || !strings.Contains(err.Error(), "example.com") || !strings.Contains(err.Error(), "AuthorizationError") {
 		t.Errorf("err %v, want the domain and the SNS error", err)
 	}
@@ -147,14 +147,14 @@ func TestFormat(t *testing.T) {
 	for _, tc := range []struct {
 		name              string
 		domain            string
-		appeared, cleared []checker.Finding
+		appeared, cleared []health.Finding
 		subject           string
 	}{
-		{"errors and notices", "example.com", []checker.Finding{idMismatch, idMismatch, {Severity: checker.SeverityInfo, Code: checker.CodeReadyToEnforce, Message: "ready"}}, nil,
+		{"errors and notices", "example.com", []health.Finding{idMismatch, idMismatch, {Severity: health.SeverityInfo, Code: health.CodeReadyToEnforce, Message: "ready"}}, nil,
 			"ststack: example.com: 2 new errors, 1 new notice"},
-		{"cleared only", "example.com", nil, []checker.Finding{idMismatch, stale}, "ststack: example.com: 2 resolved"},
-		{"long domain cut", long, []checker.Finding{idMismatch}, nil, ("ststack: " + long)[:100]},
-		{"non-ASCII replaced", "bücher.example", nil, []checker.Finding{stale}, "ststack: b?cher.example: 1 resolved"},
+		{"cleared only", "example.com", nil, []health.Finding{idMismatch, stale}, "ststack: example.com: 2 resolved"},
+		{"long domain cut", long, []health.Finding{idMismatch}, nil, ("ststack: " + long)[:100]},
+		{"non-ASCII replaced", "bücher.example", nil, []health.Finding{stale}, "ststack: b?cher.example: 1 resolved"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			subject, body := Format(tc.domain, tc.appeared, tc.cleared)
@@ -169,9 +169,9 @@ func TestFormat(t *testing.T) {
 			}
 		})
 	}
-	many := make([]checker.Finding, 3000)
+	many := make([]health.Finding, 3000)
 	for i := range many {
-		many[i] = checker.Finding{Severity: checker.SeverityError, Code: checker.CodeMXNotCovered,
+		many[i] = health.Finding{Severity: health.SeverityError, Code: health.CodeMXNotCovered,
 			Subject: fmt.Sprintf("mx%d.example", i), Message: strings.Repeat("é", 60)}
 	}
 	_, body := Format("example.com", many, nil)
@@ -183,7 +183,7 @@ func TestFormat(t *testing.T) {
 func TestLog(t *testing.T) {
 	var buf bytes.Buffer
 	l := NewLog(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err := l.Alert(context.Background(), "example.com", []checker.Finding{idMismatch, expiring}, []checker.Finding{stale}); err != nil {
+	if err := l.Alert(context.Background(), "example.com", []health.Finding{idMismatch, expiring}, []health.Finding{stale}); err != nil {
 		t.Fatal(err)
 	}
 	var got []map[string]any
@@ -216,7 +216,7 @@ func TestLog(t *testing.T) {
 
 type failing struct{ err error }
 
-func (f failing) Alert(context.Context, string, []checker.Finding, []checker.Finding) error {
+func (f failing) Alert(context.Context, string, []health.Finding, []health.Finding) error {
 	return f.err
 }
 
@@ -224,14 +224,14 @@ func TestAll(t *testing.T) {
 	var buf bytes.Buffer
 	e1, e2 := errors.New("one"), errors.New("two")
 	a := All(failing{e1}, NewLog(slog.New(slog.NewTextHandler(&buf, nil))), failing{e2})
-	err := a.Alert(context.Background(), "example.com", []checker.Finding{idMismatch}, nil)
+	err := a.Alert(context.Background(), "example.com", []health.Finding{idMismatch}, nil)
 	if !errors.Is(err, e1) || !errors.Is(err, e2) {
 		t.Errorf("err %v, want both", err)
 	}
 	if !strings.Contains(buf.String(), "sts-id-mismatch") {
 		t.Error("an alerter after a failing one was not called")
 	}
-	if err := All().Alert(context.Background(), "x", []checker.Finding{idMismatch}, nil); err != nil {
+	if err := All().Alert(context.Background(), "x", []health.Finding{idMismatch}, nil); err != nil {
 		t.Error(err)
 	}
 }

@@ -29,8 +29,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/ingest"
 	"github.com/ststack/ststack/internal/mtasts"
 	"github.com/ststack/ststack/internal/store"
@@ -310,7 +310,7 @@ func failures(r *rand.Rand, rep reporter, n int, hosts []string, day store.Day) 
 // of the reports, readiness for domains in mode testing (with the
 // thresholds of cfg.Checker), the certificate of every policy host and,
 // for one domain, a certificate about to expire.
-func Checks(cfg *config.Config, o Options) []checker.Result {
+func Checks(cfg *config.Config, o Options) []health.Result {
 	o = o.withDefaults()
 	p := newPlan(cfg)
 	window := cfg.Checker.ReadinessWindowDays
@@ -346,16 +346,16 @@ func Checks(cfg *config.Config, o Options) []checker.Result {
 		}
 	}
 	checkedAt := last.Time().Add(23 * time.Hour)
-	out := make([]checker.Result, len(p.domains))
+	out := make([]health.Result, len(p.domains))
 	for i, d := range p.domains {
-		res := checker.Result{Domain: d.Name, CheckedAt: checkedAt, Mode: d.Policy.Mode, Findings: []checker.Finding{},
+		res := health.Result{Domain: d.Name, CheckedAt: checkedAt, Mode: d.Policy.Mode, Findings: []health.Finding{},
 			Certificate: sampleCert(d.PolicyHost(), checkedAt, i)}
 		if i == p.expiring {
 			exp := checkedAt.AddDate(0, 0, 12)
 			res.Certificate.NotBefore = exp.AddDate(0, 0, -certLifetimeDays)
 			res.Certificate.NotAfter = exp
-			res.Findings = append(res.Findings, checker.Finding{
-				Severity: checker.SeverityWarning, Code: checker.CodeCertExpiring, Subject: d.PolicyHost(),
+			res.Findings = append(res.Findings, health.Finding{
+				Severity: health.SeverityWarning, Code: health.CodeCertExpiring, Subject: d.PolicyHost(),
 				Message: fmt.Sprintf("%scertificate of %s expires in %d days (%s)", messagePrefix, d.PolicyHost(), 12, exp.Format(time.DateOnly)),
 				Remedy:  "renew the certificate of " + d.PolicyHost(),
 			})
@@ -365,12 +365,12 @@ func Checks(cfg *config.Config, o Options) []checker.Result {
 			s = &sums{}
 		}
 		if s.failure > 0 {
-			sev := checker.SeverityWarning
+			sev := health.SeverityWarning
 			if d.Policy.Mode == mtasts.ModeEnforce {
-				sev = checker.SeverityError
+				sev = health.SeverityError
 			}
-			res.Findings = append(res.Findings, checker.Finding{
-				Severity: sev, Code: checker.CodeReportsSTSFailures,
+			res.Findings = append(res.Findings, health.Finding{
+				Severity: sev, Code: health.CodeReportsSTSFailures,
 				Message: fmt.Sprintf("%ssenders reported %d failed of %d sessions under the sts policy in the last %d days (%s)",
 					messagePrefix, s.failure, s.success+s.failure, window, typeList(s.byType)),
 				Remedy: "fix what the result types say on the MX hosts named",
@@ -378,14 +378,14 @@ func Checks(cfg *config.Config, o Options) []checker.Result {
 		}
 		if d.Policy.Mode == mtasts.ModeTesting {
 			if total := s.success + s.failure; s.failure == 0 && total >= minSessions {
-				res.Findings = append(res.Findings, checker.Finding{
-					Severity: checker.SeverityInfo, Code: checker.CodeReadyToEnforce,
+				res.Findings = append(res.Findings, health.Finding{
+					Severity: health.SeverityInfo, Code: health.CodeReadyToEnforce,
 					Message: fmt.Sprintf("%sready to enforce: %d sessions under the sts policy in %d days had no failure", messagePrefix, total, window),
 					Remedy:  "set mode: enforce for the domain and deploy",
 				})
 			} else {
-				res.Findings = append(res.Findings, checker.Finding{
-					Severity: checker.SeverityInfo, Code: checker.CodeNotReady,
+				res.Findings = append(res.Findings, health.Finding{
+					Severity: health.SeverityInfo, Code: health.CodeNotReady,
 					Message: fmt.Sprintf("%snot ready to enforce: %d sessions, %d failed, in %d days (%d needed, none failed)",
 						messagePrefix, total, s.failure, window, minSessions),
 					Remedy: "fix the errors and wait for more reports without sts failures",
@@ -404,9 +404,9 @@ const certLifetimeDays = 395
 // sampleCert is the certificate the i-th domain's policy host presents at
 // checkedAt: issued 30 to 330 days before, so valid for more than
 // checker.CertWarnDays days still.
-func sampleCert(host string, checkedAt time.Time, i int) *checker.CertInfo {
+func sampleCert(host string, checkedAt time.Time, i int) *health.CertInfo {
 	from := checkedAt.Truncate(24*time.Hour).AddDate(0, 0, -30-(47*i)%300)
-	return &checker.CertInfo{Host: host, NotBefore: from, NotAfter: from.AddDate(0, 0, certLifetimeDays).Add(-time.Second)}
+	return &health.CertInfo{Host: host, NotBefore: from, NotAfter: from.AddDate(0, 0, certLifetimeDays).Add(-time.Second)}
 }
 
 // typeList lists failed sessions by result type in result-type order.
@@ -439,10 +439,17 @@ type Loaded struct {
 	Checks int
 }
 
+// History saves check results: the Save of checker.History (both stores
+// have it). Save stores r as the latest result of r.Domain unless a later
+// one is kept.
+type History interface {
+	Save(ctx context.Context, r health.Result) error
+}
+
 // Load ingests the sample reports through in, gzip-compressed as real
 // senders post them, and saves the sample check results into h (none when
 // h is nil). Loading the same data again stores nothing new.
-func Load(ctx context.Context, in Ingester, h checker.History, cfg *config.Config, o Options) (Loaded, error) {
+func Load(ctx context.Context, in Ingester, h History, cfg *config.Config, o Options) (Loaded, error) {
 	if len(cfg.Domains) == 0 {
 		return Loaded{}, errors.New("sample: the organisation has no domain")
 	}

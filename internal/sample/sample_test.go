@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/ingest"
 	"github.com/ststack/ststack/internal/mtasts"
 	"github.com/ststack/ststack/internal/store"
@@ -291,35 +291,35 @@ func TestChecks(t *testing.T) {
 			continue
 		}
 		days := cert.DaysLeft(c.CheckedAt)
-		expiring := slices.IndexFunc(c.Findings, func(f checker.Finding) bool { return f.Code == checker.CodeCertExpiring })
+		expiring := slices.IndexFunc(c.Findings, func(f health.Finding) bool { return f.Code == health.CodeCertExpiring })
 		switch {
 		case expiring >= 0:
 			want := fmt.Sprintf("expires in %d days (%s)", days, cert.NotAfter.Format(time.DateOnly))
-			if f := c.Findings[expiring]; days >= checker.CertWarnDays || f.Subject != cert.Host || !strings.Contains(f.Message, want) {
+			if f := c.Findings[expiring]; days >= health.CertWarnDays || f.Subject != cert.Host || !strings.Contains(f.Message, want) {
 				t.Errorf("%s: finding %q, certificate %+v: want %q", c.Domain, f.Message, cert, want)
 			}
-		case days < checker.CertWarnDays:
+		case days < health.CertWarnDays:
 			t.Errorf("%s: %d days left without a cert-expiring finding", c.Domain, days)
 		}
 		switch d.Name {
 		case "example.org":
 			want := fmt.Sprintf("senders reported %d failed of %d sessions", failed, total)
-			if !c.Has(checker.CodeReportsSTSFailures) || c.Count(checker.SeverityError) != 1 || !strings.Contains(c.Findings[0].Message, want) {
+			if !c.Has(health.CodeReportsSTSFailures) || c.Count(health.SeverityError) != 1 || !strings.Contains(c.Findings[0].Message, want) {
 				t.Errorf("example.org: %+v, want %q", c.Findings, want)
 			}
 		case "example.com":
-			if !c.Has(checker.CodeReadyToEnforce) || len(c.Findings) != 1 {
+			if !c.Has(health.CodeReadyToEnforce) || len(c.Findings) != 1 {
 				t.Errorf("example.com: %+v", c.Findings)
 			}
 		case "mail.example.com":
-			if !c.Has(checker.CodeCertExpiring) || !c.Has(checker.CodeReadyToEnforce) {
+			if !c.Has(health.CodeCertExpiring) || !c.Has(health.CodeReadyToEnforce) {
 				t.Errorf("mail.example.com: %+v", c.Findings)
 			}
 		}
 	}
 	// A domain in mode testing with too few sessions is not ready.
 	small := &config.Config{Domains: []config.Domain{cfg.Domains[2]}, Checker: config.Checker{ReadinessMinSessions: 1 << 40}}
-	if c := Checks(small, o)[0]; !c.Has(checker.CodeNotReady) || c.Mode != mtasts.ModeTesting {
+	if c := Checks(small, o)[0]; !c.Has(health.CodeNotReady) || c.Mode != mtasts.ModeTesting {
 		t.Errorf("not ready: %+v", c)
 	}
 }

@@ -3,11 +3,13 @@
 // (a bbolt database, for ststack serve and tests).
 //
 // The interfaces are owned by their consumers: ingest.Store (SaveReport),
-// checker.ReportStats and checker.History. This package holds what both
-// implementations share so that they behave the same: the records (Report,
-// Fact, Entry), how a parsed report becomes an Entry (NewEntry, bounded so
-// that a fact always fits one DynamoDB item), and how facts are summed
-// (Summarize for the dashboard, StatsOf for the checker). Package storetest
+// checker.ReportStats (Summary) and checker.History (results of package
+// health). The store sits below the engines that use it and imports none
+// of them (tools/layercheck). This package holds what both implementations
+// share so that they behave the same: the records (Report, Fact, Entry),
+// how a parsed report becomes an Entry (NewEntry, bounded so that a fact
+// always fits one DynamoDB item), and how facts are summed (Summarize: one
+// Summary, read by the dashboard and the checker alike). Package storetest
 // is the contract suite both implementations pass.
 //
 // # Model: write facts, derive sums
@@ -16,7 +18,7 @@
 // report's counts for that domain. Storing the same report again writes the
 // same facts under the same keys, so retries and duplicates are harmless
 // without transactions or counters, and every sum is a range read over one
-// domain's facts followed by Summarize or StatsOf.
+// domain's facts followed by Summarize.
 //
 // # The SaveReport contract (both stores)
 //

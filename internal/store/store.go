@@ -114,7 +114,7 @@ type DKIM struct {
 
 // Fact is one report's contribution for one policy domain: the stored unit
 // of report data, one per (domain, day, organisation, report-id). Sums are
-// derived from facts by Summarize and StatsOf.
+// derived from facts by Summarize.
 type Fact struct {
 	Domain string `json:"domain"` // lower-case A-label
 	// Day is the UTC day the report's date range starts on.

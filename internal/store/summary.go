@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"time"
 
-	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
 
@@ -21,10 +19,13 @@ func (t *Totals) add(success, failure int64) {
 	t.Failure = addSat(t.Failure, failure)
 }
 
-// DayTotals are one day's session counts.
+// DayTotals are one day's session counts: all policy types, and those of
+// policies of type "sts" only (RFC 8460 §4.4: sessions of senders that
+// applied the MTA-STS policy).
 type DayTotals struct {
 	Day Day `json:"day"`
 	Totals
+	STS Totals `json:"sts"`
 }
 
 // OrgTotals are one reporting organisation's session counts and number of
@@ -44,13 +45,18 @@ type Count struct {
 	Count int64  `json:"count"`
 }
 
-// Summary sums the facts of one domain over a day range, for the dashboard.
+// Summary sums the facts of one domain over a day range: the one aggregate
+// of stored reports, read by the dashboard and by the checker (sts failures,
+// readiness to enforce).
 type Summary struct {
 	Domain  string `json:"domain"`
 	From    Day    `json:"from"`
 	To      Day    `json:"to"`
 	Reports int    `json:"reports"`
+	// Totals are summed over every policy type; STS over policies of type
+	// "sts" only (RFC 8460 §4.4).
 	Totals
+	STS Totals `json:"sts"`
 	// ByDay has one entry per day with reports, ascending.
 	ByDay []DayTotals `json:"by_day"`
 	// ByOrganization is ordered by sessions, most first.
@@ -83,6 +89,12 @@ func Summarize(domain string, from, to Day, facts []Fact) Summary {
 			byDay[f.Day] = d
 		}
 		d.add(f.Success, f.Failure)
+		for _, p := range f.Policies {
+			if p.Type == tlsrpt.PolicyTypeSTS {
+				s.STS.add(p.Success, p.Failure)
+				d.STS.add(p.Success, p.Failure)
+			}
+		}
 		o := byOrg[f.Organization]
 		if o == nil {
 			o = &OrgTotals{Organization: f.Organization, Name: f.OrganizationName}
@@ -121,49 +133,6 @@ func counts(m map[string]int64) []Count {
 	return l
 }
 
-// StatsOf sums facts (those of domain within [from, to]) the way
-// checker.ReportStats promises.
-func StatsOf(domain string, from, to Day, facts []Fact) checker.Stats {
-	var st checker.Stats
-	byDay := map[Day]*checker.DayStats{}
-	var days []Day
-	for _, f := range facts {
-		if f.Domain != domain || f.Day < from || f.Day > to {
-			continue
-		}
-		st.Reports++
-		st.Success = addSat(st.Success, f.Success)
-		st.Failure = addSat(st.Failure, f.Failure)
-		d := byDay[f.Day]
-		if d == nil {
-			d = &checker.DayStats{Day: f.Day.Time()}
-			byDay[f.Day] = d
-			days = append(days, f.Day)
-		}
-		d.Success = addSat(d.Success, f.Success)
-		d.Failure = addSat(d.Failure, f.Failure)
-		for _, p := range f.Policies {
-			if p.Type == tlsrpt.PolicyTypeSTS {
-				st.STSSuccess = addSat(st.STSSuccess, p.Success)
-				st.STSFailure = addSat(st.STSFailure, p.Failure)
-				d.STSFailure = addSat(d.STSFailure, p.Failure)
-			}
-		}
-		for _, r := range f.Failures {
-			if st.ByResultType == nil {
-				st.ByResultType, st.ByMX = map[string]int64{}, map[string]int64{}
-			}
-			st.ByResultType[string(r.ResultType)] = addSat(st.ByResultType[string(r.ResultType)], r.Count)
-			st.ByMX[r.MXHost] = addSat(st.ByMX[r.MXHost], r.Count)
-		}
-	}
-	slices.Sort(days)
-	for _, d := range days {
-		st.ByDay = append(st.ByDay, *byDay[d])
-	}
-	return st
-}
-
 // FactLister is what the derived queries need of a store: its facts of a
 // domain over a day range (both stores have it).
 type FactLister interface {
@@ -178,16 +147,4 @@ func SummaryFrom(ctx context.Context, s FactLister, domain string, from, to Day)
 		return Summary{}, err
 	}
 	return Summarize(domain, from, to, facts), nil
-}
-
-// ReportStatsFrom reads domain's facts over the UTC days of from and to and
-// sums them as checker.ReportStats promises (StatsOf): every store's
-// ReportStats.
-func ReportStatsFrom(ctx context.Context, s FactLister, domain string, from, to time.Time) (checker.Stats, error) {
-	f, t := DayOf(from), DayOf(to)
-	facts, err := s.Facts(ctx, domain, f, t)
-	if err != nil {
-		return checker.Stats{}, err
-	}
-	return StatsOf(domain, f, t, facts), nil
 }

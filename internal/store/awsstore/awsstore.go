@@ -19,8 +19,7 @@
 // Access patterns:
 //   - facts of a domain over days [from, to]: Query pk = DOMAIN#<domain>,
 //     sk BETWEEN "FACT#<from>#" AND "FACT#<to>#~" (every key byte sorts
-//     below "~"); sums are computed from them (store.Summarize,
-//     store.StatsOf);
+//     below "~"); sums are computed from them (store.Summarize);
 //   - the list of a domain's reports: the same Query (one fact per report);
 //   - one report's record: GetItem REPORT#<key>/REPORT;
 //   - one report's raw body: S3 GetObject store.RawKey(key);
@@ -56,14 +55,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/ststack/ststack/internal/checker"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/store"
-)
-
-// Compile-time checks: the store is what its consumers need.
-var (
-	_ checker.ReportStats = (*Store)(nil)
-	_ checker.History     = (*Store)(nil)
 )
 
 // S3API is the part of *s3.Client the store uses.
@@ -362,13 +355,8 @@ func (s *Store) Summary(ctx context.Context, domain string, from, to store.Day) 
 	return store.SummaryFrom(ctx, s, domain, from, to)
 }
 
-// ReportStats implements checker.ReportStats.
-func (s *Store) ReportStats(ctx context.Context, domain string, from, to time.Time) (checker.Stats, error) {
-	return store.ReportStatsFrom(ctx, s, domain, from, to)
-}
-
 // Last implements checker.History.
-func (s *Store) Last(ctx context.Context, domain string) (checker.Result, bool, error) {
+func (s *Store) Last(ctx context.Context, domain string) (health.Result, bool, error) {
 	out, err := s.ddb.Query(ctx, &dynamodb.QueryInput{
 		TableName:              &s.table,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :check)"),
@@ -380,14 +368,14 @@ func (s *Store) Last(ctx context.Context, domain string) (checker.Result, bool, 
 		ConsistentRead:   aws.Bool(true),
 	})
 	if err != nil {
-		return checker.Result{}, false, fmt.Errorf("awsstore: last check of %s: %w", domain, err)
+		return health.Result{}, false, fmt.Errorf("awsstore: last check of %s: %w", domain, err)
 	}
 	if len(out.Items) == 0 {
-		return checker.Result{}, false, nil
+		return health.Result{}, false, nil
 	}
-	var r checker.Result
+	var r health.Result
 	if err := json.Unmarshal([]byte(getS(out.Items[0], "result")), &r); err != nil {
-		return checker.Result{}, false, fmt.Errorf("awsstore: last check of %s: %w", domain, err)
+		return health.Result{}, false, fmt.Errorf("awsstore: last check of %s: %w", domain, err)
 	}
 	return r, true, nil
 }
@@ -397,7 +385,7 @@ const maxResultSize = 350 << 10
 
 // Save implements checker.History: each result is its own item, so an
 // older result never hides a newer one.
-func (s *Store) Save(ctx context.Context, r checker.Result) error {
+func (s *Store) Save(ctx context.Context, r health.Result) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("awsstore: check result of %s: %w", r.Domain, err)

@@ -12,7 +12,7 @@
 //	raw                      <report key>                → body as received (gzip or JSON bytes)
 //	reports                  <report key>                → store.Report
 //	facts/<domain>           <day>#<report key>          → store.Fact
-//	checks/<domain>          store.HistoryKey(checked at) → checker.Result
+//	checks/<domain>          store.HistoryKey(checked at) → health.Result
 //
 // The raw body, the facts and the report record of a report are written in
 // one bbolt transaction, shared with concurrent writers (bbolt Batch): one
@@ -43,14 +43,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
-	"github.com/ststack/ststack/internal/checker"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/store"
-)
-
-// Compile-time checks: the store is what its consumers need.
-var (
-	_ checker.ReportStats = (*Store)(nil)
-	_ checker.History     = (*Store)(nil)
 )
 
 // Names in the data directory and database.
@@ -326,14 +320,9 @@ func (s *Store) Summary(ctx context.Context, domain string, from, to store.Day) 
 	return store.SummaryFrom(ctx, s, domain, from, to)
 }
 
-// ReportStats implements checker.ReportStats.
-func (s *Store) ReportStats(ctx context.Context, domain string, from, to time.Time) (checker.Stats, error) {
-	return store.ReportStatsFrom(ctx, s, domain, from, to)
-}
-
 // Last implements checker.History.
-func (s *Store) Last(ctx context.Context, domain string) (checker.Result, bool, error) {
-	var r checker.Result
+func (s *Store) Last(ctx context.Context, domain string) (health.Result, bool, error) {
+	var r health.Result
 	var ok bool
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(bChecks)).Bucket([]byte(domain))
@@ -348,7 +337,7 @@ func (s *Store) Last(ctx context.Context, domain string) (checker.Result, bool, 
 		return json.Unmarshal(v, &r)
 	})
 	if err != nil {
-		return checker.Result{}, false, fmt.Errorf("embedded store: last check of %s: %w", domain, err)
+		return health.Result{}, false, fmt.Errorf("embedded store: last check of %s: %w", domain, err)
 	}
 	return r, ok, nil
 }
@@ -356,7 +345,7 @@ func (s *Store) Last(ctx context.Context, domain string) (checker.Result, bool, 
 // Save implements checker.History: each result is kept under its time, so
 // an older result never hides a newer one; results older than
 // store.HistoryRetention before r are removed.
-func (s *Store) Save(ctx context.Context, r checker.Result) error {
+func (s *Store) Save(ctx context.Context, r health.Result) error {
 	if r.Domain == "" {
 		return errors.New("embedded store: check result without a domain")
 	}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ststack/ststack/internal/checker"
+	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
@@ -27,8 +27,9 @@ type Store interface {
 	Raw(ctx context.Context, key string) ([]byte, error)
 	Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error)
 	Summary(ctx context.Context, domain string, from, to store.Day) (store.Summary, error)
-	checker.ReportStats
-	checker.History
+	// Last and Save: the history of check results (checker.History).
+	Last(ctx context.Context, domain string) (r health.Result, ok bool, err error)
+	Save(ctx context.Context, r health.Result) error
 }
 
 // Run runs the suite; open returns a new, empty store for each subtest.
@@ -269,9 +270,10 @@ func testNotFound(t *testing.T, s Store) {
 	if _, ok, err := s.Last(ctx, "unknown.example"); ok || err != nil {
 		t.Errorf("Last of an unknown domain: ok %v, err %v", ok, err)
 	}
-	st, err := s.ReportStats(ctx, "unknown.example", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC))
-	if err != nil || !reflect.DeepEqual(st, checker.Stats{}) {
-		t.Errorf("ReportStats of an unknown domain: %+v, %v; want zero Stats", st, err)
+	sum, err := s.Summary(ctx, "unknown.example", "2024-01-01", "2024-12-31")
+	if err != nil || sum.Reports != 0 || sum.Totals != (store.Totals{}) || sum.STS != (store.Totals{}) ||
+		len(sum.ByDay) != 0 || len(sum.ByResultType) != 0 || len(sum.ByMXHost) != 0 {
+		t.Errorf("Summary of an unknown domain: %+v, %v; want zero sums", sum, err)
 	}
 }
 
@@ -326,9 +328,10 @@ func testSums(t *testing.T, s Store) {
 	want := store.Summary{
 		Domain: "example.com", From: "2024-04-01", To: "2024-04-02", Reports: 3,
 		Totals: store.Totals{Success: 170, Failure: 10},
+		STS:    store.Totals{Success: 150, Failure: 7},
 		ByDay: []store.DayTotals{
-			{Day: "2024-04-01", Totals: store.Totals{Success: 100, Failure: 2}},
-			{Day: "2024-04-02", Totals: store.Totals{Success: 70, Failure: 8}},
+			{Day: "2024-04-01", Totals: store.Totals{Success: 100, Failure: 2}, STS: store.Totals{Success: 100, Failure: 2}},
+			{Day: "2024-04-02", Totals: store.Totals{Success: 70, Failure: 8}, STS: store.Totals{Success: 50, Failure: 5}},
 		},
 		ByOrganization: []store.OrgTotals{
 			{Organization: "google inc.", Name: "Google Inc.", Reports: 2, Totals: store.Totals{Success: 150, Failure: 7}},
@@ -340,21 +343,6 @@ func testSums(t *testing.T, s Store) {
 		BySendingIP:   []store.Count{{Key: "", Count: 6}, {Key: "198.51.100.7", Count: 4}},
 	}
 	equal(t, "Summary", sum, want)
-
-	st, err := s.ReportStats(ctx, "example.com", time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 4, 2, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantStats := checker.Stats{
-		Reports: 3, Success: 170, Failure: 10, STSSuccess: 150, STSFailure: 7,
-		ByResultType: map[string]int64{"certificate-expired": 6, "sts-policy-fetch-error": 4},
-		ByMX:         map[string]int64{"mx2.example.com": 6, "mx1.example.com": 4},
-		ByDay: []checker.DayStats{
-			{Day: time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), Success: 100, Failure: 2, STSFailure: 2},
-			{Day: time.Date(2024, 4, 2, 0, 0, 0, 0, time.UTC), Success: 70, Failure: 8, STSFailure: 5},
-		},
-	}
-	equal(t, "ReportStats", st, wantStats)
 }
 
 // testBounds stores a report whose failure details exceed what one fact
@@ -418,24 +406,24 @@ func testHostileIdentity(t *testing.T, s Store) {
 func testHistory(t *testing.T, s Store) {
 	ctx := context.Background()
 	t0 := time.Date(2024, 7, 1, 10, 0, 0, 123456789, time.UTC)
-	res := func(domain string, at time.Time, code checker.Code) checker.Result {
-		return checker.Result{Domain: domain, CheckedAt: at, Mode: "testing", Findings: []checker.Finding{
-			{Severity: checker.SeverityError, Code: code, Subject: "mx1." + domain, Message: "message", Remedy: "remedy"},
-			{Severity: checker.SeverityInfo, Code: checker.CodeNotReady, Message: "not ready"},
+	res := func(domain string, at time.Time, code health.Code) health.Result {
+		return health.Result{Domain: domain, CheckedAt: at, Mode: "testing", Findings: []health.Finding{
+			{Severity: health.SeverityError, Code: code, Subject: "mx1." + domain, Message: "message", Remedy: "remedy"},
+			{Severity: health.SeverityInfo, Code: health.CodeNotReady, Message: "not ready"},
 		}}
 	}
-	r1 := res("example.com", t0, checker.CodeCertExpired)
-	r2 := res("example.com", t0.Add(time.Hour), checker.CodeMXNotCovered)
-	older := res("example.com", t0.Add(-time.Hour), checker.CodePolicyInvalid)
-	other := res("example.org", t0.Add(2*time.Hour), checker.CodeDNSError)
-	for _, r := range []checker.Result{r1, r2, older, other} {
+	r1 := res("example.com", t0, health.CodeCertExpired)
+	r2 := res("example.com", t0.Add(time.Hour), health.CodeMXNotCovered)
+	older := res("example.com", t0.Add(-time.Hour), health.CodePolicyInvalid)
+	other := res("example.org", t0.Add(2*time.Hour), health.CodeDNSError)
+	for _, r := range []health.Result{r1, r2, older, other} {
 		if err := s.Save(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, tc := range []struct {
 		domain string
-		want   checker.Result
+		want   health.Result
 	}{{"example.com", r2}, {"example.org", other}} {
 		got, ok, err := s.Last(ctx, tc.domain)
 		if err != nil || !ok {
@@ -450,15 +438,15 @@ func testHistory(t *testing.T, s Store) {
 func testHistoryCertificate(t *testing.T, s Store) {
 	ctx := context.Background()
 	at := time.Date(2024, 7, 1, 10, 0, 0, 0, time.UTC)
-	with := checker.Result{Domain: "example.com", CheckedAt: at, Mode: "enforce", Findings: []checker.Finding{
-		{Severity: checker.SeverityWarning, Code: checker.CodeCertExpiring, Subject: "mta-sts.example.com",
+	with := health.Result{Domain: "example.com", CheckedAt: at, Mode: "enforce", Findings: []health.Finding{
+		{Severity: health.SeverityWarning, Code: health.CodeCertExpiring, Subject: "mta-sts.example.com",
 			Message: "certificate of mta-sts.example.com expires in 12 days (2024-07-13)", Remedy: "renew"},
-	}, Certificate: &checker.CertInfo{Host: "mta-sts.example.com",
+	}, Certificate: &health.CertInfo{Host: "mta-sts.example.com",
 		NotBefore: time.Date(2024, 4, 14, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2024, 7, 13, 23, 59, 59, 0, time.UTC)}}
-	without := checker.Result{Domain: "example.org", CheckedAt: at, Findings: []checker.Finding{
-		{Severity: checker.SeverityError, Code: checker.CodePolicyFetchFailed, Message: "timed out", Remedy: "serve it"},
+	without := health.Result{Domain: "example.org", CheckedAt: at, Findings: []health.Finding{
+		{Severity: health.SeverityError, Code: health.CodePolicyFetchFailed, Message: "timed out", Remedy: "serve it"},
 	}}
-	for _, r := range []checker.Result{with, without} {
+	for _, r := range []health.Result{with, without} {
 		if err := s.Save(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -471,9 +459,9 @@ func testHistoryCertificate(t *testing.T, s Store) {
 	// A later result replaces the certificate as Last, days and all.
 	later := with
 	later.CheckedAt = at.Add(24 * time.Hour)
-	later.Certificate = &checker.CertInfo{Host: "mta-sts.example.com",
+	later.Certificate = &health.CertInfo{Host: "mta-sts.example.com",
 		NotBefore: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2024, 9, 29, 0, 0, 0, 0, time.UTC)}
-	later.Findings = []checker.Finding{}
+	later.Findings = []health.Finding{}
 	if err := s.Save(ctx, later); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,10 @@
-package checker
+// Package health is the model of check results: what the checker finds
+// about a mail domain (a Finding: severity, stable code, subject, message,
+// remedy), a domain's Result, and how two results differ (Diff). It is
+// plain data shared by the checker, which produces it, the stores, which
+// keep it (checker.History), and the dashboard, notify and the CLI, which
+// show it; none of them needs the checker itself to read a result.
+package health
 
 import (
 	"fmt"
@@ -6,6 +12,14 @@ import (
 	"time"
 
 	"github.com/ststack/ststack/internal/mtasts"
+)
+
+// Certificate expiry thresholds, in whole days left: a certificate with
+// fewer than CertWarnDays days left is a warning, with fewer than
+// CertErrorDays an error (codes cert-expiring and smtp-cert-expiring).
+const (
+	CertWarnDays  = 21
+	CertErrorDays = 7
 )
 
 // Severity says how bad a finding is. The zero value is SeverityInfo; a
@@ -40,7 +54,7 @@ func (s Severity) MarshalText() ([]byte, error) {
 	case SeverityInfo, SeverityWarning, SeverityError:
 		return []byte(s.String()), nil
 	}
-	return nil, fmt.Errorf("checker: invalid severity %d", int(s))
+	return nil, fmt.Errorf("health: invalid severity %d", int(s))
 }
 
 // UnmarshalText parses "info", "warning" or "error".
@@ -53,7 +67,7 @@ func (s *Severity) UnmarshalText(b []byte) error {
 	case "error":
 		*s = SeverityError
 	default:
-		return fmt.Errorf("checker: severity %q: want info, warning or error", b)
+		return fmt.Errorf("health: severity %q: want info, warning or error", b)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package checker
+package health
 
 import (
 	"encoding/json"

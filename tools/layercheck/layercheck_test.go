@@ -1,0 +1,223 @@
+package layercheck
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/ststack/ststack"
+
+// layers are the layers, bottom first: package patterns relative to the
+// module root; "x/..." is x and every package below it.
+var layers = []struct {
+	name string
+	pkgs []string
+}{
+	{"support", []string{"internal/awstest", "internal/lambdatest/...", "internal/checker/checktest", "bench/corpus", "internal/hostile"}},
+	{"model", []string{"internal/mtasts", "internal/tlsrpt", "internal/config", "internal/health"}},
+	{"store", []string{"internal/store/..."}},
+	{"engine", []string{"internal/ingest", "internal/checker", "internal/dashboard", "internal/mailin",
+		"internal/policyhost", "internal/notify", "internal/sample", "internal/stress"}},
+	{"wiring", []string{"cmd/...", "functions/...", "bench", "bench/cmd/...", "tools/..."}},
+}
+
+// layerOf returns the index in layers of package path (relative to the
+// module root), -1 when no layer holds it. The most specific pattern wins,
+// so that a package below a "/..." pattern can sit in a lower layer.
+func layerOf(path string) int {
+	best, bestLen := -1, -1
+	for i, l := range layers {
+		for _, p := range l.pkgs {
+			base, tree := strings.CutSuffix(p, "/...")
+			if path == base || tree && strings.HasPrefix(path, base+"/") {
+				if len(base) > bestLen {
+					best, bestLen = i, len(base)
+				}
+			}
+		}
+	}
+	return best
+}
+
+// pkg is what go list -json says of a package.
+type pkg struct {
+	ImportPath string
+	Name       string
+	Imports    []string
+	Deps       []string
+}
+
+// list runs go list -deps=false -json over the module's packages.
+func list(t *testing.T, args ...string) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list", "-json"}, args...)...)
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v\n%s", args, err, stderr.Bytes())
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// rel returns path relative to the module root, and whether it is in the
+// module.
+func rel(path string) (string, bool) {
+	if path == module {
+		return "", true
+	}
+	return strings.CutPrefix(path, module+"/")
+}
+
+// violations lists every import of a package above the importer's layer,
+// and every package of the module in no layer.
+func violations(pkgs []pkg) []string {
+	var out []string
+	for _, p := range pkgs {
+		from, ok := rel(p.ImportPath)
+		if !ok {
+			continue
+		}
+		lf := layerOf(from)
+		if lf < 0 {
+			out = append(out, fmt.Sprintf("%s is in no layer: place it in layercheck's layers", from))
+			continue
+		}
+		for _, imp := range p.Imports {
+			to, ok := rel(imp)
+			if !ok {
+				continue
+			}
+			if lt := layerOf(to); lt > lf {
+				out = append(out, fmt.Sprintf("%s (%s) imports %s (%s), a layer above it", from, layers[lf].name, to, layers[lt].name))
+			}
+		}
+	}
+	return out
+}
+
+// TestLayers: no package of the module imports one of a layer above its own
+// (go list -json ./..., the imports of non-test files).
+func TestLayers(t *testing.T) {
+	pkgs := list(t, "./...")
+	if len(pkgs) < 20 {
+		t.Fatalf("go list found %d packages: not the module root?", len(pkgs))
+	}
+	for _, v := range violations(pkgs) {
+		t.Error(v)
+	}
+}
+
+// TestViolationsFound: the check itself sees an import upwards and a
+// package placed nowhere.
+func TestViolationsFound(t *testing.T) {
+	pkgs := []pkg{
+		{ImportPath: module + "/internal/store", Imports: []string{module + "/internal/checker", module + "/internal/tlsrpt", "time"}},
+		{ImportPath: module + "/internal/store/awsstore", Imports: []string{module + "/internal/store"}},
+		{ImportPath: module + "/internal/checker", Imports: []string{module + "/internal/store", module + "/internal/checker/checktest"}},
+		{ImportPath: module + "/internal/mtasts", Imports: []string{module + "/cmd/ststack"}},
+		{ImportPath: module + "/internal/newthing"},
+		{ImportPath: "example.org/other", Imports: []string{module + "/cmd/ststack"}},
+	}
+	got := violations(pkgs)
+	want := []string{
+		"internal/store (store) imports internal/checker (engine), a layer above it",
+		"internal/mtasts (model) imports cmd/ststack (wiring), a layer above it",
+		"internal/newthing is in no layer: place it in layercheck's layers",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("violations:\n got %q\nwant %q", got, want)
+	}
+}
+
+// sdkServices are the AWS SDK service clients each function may link: the
+// ones it calls, and those config.LoadDefaultConfig links to resolve
+// credentials (SSO, STS web identity, sign-in). The policy function calls
+// no AWS service and links no part of the AWS SDK.
+var sdkServices = map[string][]string{
+	"policy":  nil,
+	"tlsrpt":  {"dynamodb", "s3"},
+	"mailin":  {"dynamodb", "s3"},
+	"checker": {"dynamodb", "s3", "sns"},
+}
+
+var credentialServices = []string{"signin", "sso", "ssooidc", "sts"}
+
+// TestFunctionDeps: each Lambda function links only what it runs (go list
+// -deps of ./functions/X): the checker and miekg/dns only in the checker,
+// AWS SDK service clients only as listed in sdkServices.
+func TestFunctionDeps(t *testing.T) {
+	fns := list(t, "./functions/...")
+	if len(fns) != len(sdkServices) {
+		var names []string
+		for _, f := range fns {
+			names = append(names, f.ImportPath)
+		}
+		t.Errorf("functions %v, want one for each of sdkServices (add new ones there)", names)
+	}
+	for _, fn := range fns {
+		name := fn.ImportPath[strings.LastIndex(fn.ImportPath, "/")+1:]
+		allowed, known := sdkServices[name]
+		if !known {
+			t.Errorf("function %s is not in sdkServices", name)
+			continue
+		}
+		for _, bad := range functionViolations(name, allowed, fn.Deps) {
+			t.Errorf("functions/%s: %s", name, bad)
+		}
+	}
+}
+
+// functionViolations lists what the function name links that it must not,
+// from its dependencies deps.
+func functionViolations(name string, allowed, deps []string) []string {
+	var out []string
+	for _, d := range deps {
+		switch {
+		case name != "checker" && (d == module+"/internal/checker" || d == "github.com/miekg/dns"):
+			out = append(out, "links "+d)
+		case allowed == nil && strings.HasPrefix(d, "github.com/aws/aws-sdk-go-v2"):
+			out = append(out, "links "+d+" (no AWS SDK at all)")
+		case strings.HasPrefix(d, "github.com/aws/aws-sdk-go-v2/service/"):
+			svc := strings.SplitN(strings.TrimPrefix(d, "github.com/aws/aws-sdk-go-v2/service/"), "/", 2)[0]
+			if svc != "internal" && !slices.Contains(allowed, svc) && !slices.Contains(credentialServices, svc) {
+				out = append(out, "links the AWS SDK client "+d)
+			}
+		}
+	}
+	return out
+}
+
+// TestFunctionViolationsFound: the function check sees what it must.
+func TestFunctionViolationsFound(t *testing.T) {
+	deps := []string{module + "/internal/checker", "github.com/miekg/dns", "github.com/aws/aws-sdk-go-v2/service/sns",
+		"github.com/aws/aws-sdk-go-v2/service/sts", "github.com/aws/aws-sdk-go-v2/service/internal/checksum"}
+	if got := functionViolations("tlsrpt", []string{"s3"}, deps); len(got) != 3 {
+		t.Errorf("tlsrpt: %q, want the checker, miekg/dns and sns", got)
+	}
+	if got := functionViolations("checker", []string{"sns"}, deps); len(got) != 0 {
+		t.Errorf("checker: %q, want none", got)
+	}
+	if got := functionViolations("policy", nil, deps[3:]); len(got) != 2 {
+		t.Errorf("policy: %q, want both SDK packages", got)
+	}
+}
