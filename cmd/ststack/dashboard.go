@@ -38,18 +38,30 @@ func addAccessFlags(fs *flag.FlagSet) accessFlags {
 	}
 }
 
-// check applies dashboard.CheckBind to addr and returns the token.
-func (a accessFlags) check(addr string) (string, error) {
+// dashAccess is how the dashboard is guarded: its token, and whether its
+// cookie is always Secure.
+type dashAccess struct {
+	token string
+	// secureCookie: with --allow-remote the dashboard is meant to be
+	// reached through a TLS proxy, so its cookie is Secure whatever the
+	// proxy says (dashboard.Options.SecureCookie); without, only a proxy
+	// on this machine reaches it, and its X-Forwarded-Proto is believed.
+	secureCookie bool
+}
+
+// check applies dashboard.CheckBind to addr and returns the access.
+func (a accessFlags) check(addr string) (dashAccess, error) {
 	tok := *a.token
 	if tok == "" {
 		tok = os.Getenv(dashboard.EnvToken)
 	}
-	return tok, dashboard.CheckBind(addr, *a.allowRemote, tok)
+	return dashAccess{token: tok, secureCookie: *a.allowRemote}, dashboard.CheckBind(addr, *a.allowRemote, tok)
 }
 
 // newDashboard builds the dashboard handler of cfg over st.
-func newDashboard(cfg *config.Config, st dashboard.Store, token, source, ruaHTTPS string, log *slog.Logger) (*dashboard.Handler, error) {
-	return dashboard.New(dashboard.Options{Config: cfg, Store: st, Token: token, Source: source, RUAHTTPS: ruaHTTPS, Logger: log})
+func newDashboard(cfg *config.Config, st dashboard.Store, acc dashAccess, source, ruaHTTPS string, log *slog.Logger) (*dashboard.Handler, error) {
+	return dashboard.New(dashboard.Options{Config: cfg, Store: st, Token: acc.token, SecureCookie: acc.secureCookie,
+		Source: source, RUAHTTPS: ruaHTTPS, Logger: log})
 }
 
 // loadSampleData ingests the sample reports and check results of package
@@ -110,7 +122,7 @@ It listens on loopback only unless --allow-remote and a token are given.`)
 	case set["stack"] && set["bucket"]:
 		return usageError(fs, env, "give either --stack or --bucket and --table")
 	}
-	token, err := access.check(*addr)
+	acc, err := access.check(*addr)
 	if err != nil {
 		return usageError(fs, env, "%v", err)
 	}
@@ -153,7 +165,7 @@ It listens on loopback only unless --allow-remote and a token are given.`)
 		defer es.Close()
 		st, source = es, "embedded store in "+dir
 	}
-	h, err := newDashboard(cfg, st, token, source, ruaHTTPS, log)
+	h, err := newDashboard(cfg, st, acc, source, ruaHTTPS, log)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ststack dashboard: %v\n", err)
 		return exitInvalid
@@ -164,7 +176,7 @@ It listens on loopback only unless --allow-remote and a token are given.`)
 		return exitInvalid
 	}
 	fmt.Fprintf(env.stdout, "ststack: dashboard of %d domain(s) of %q on http://%s/ (data: %s)\n", len(cfg.Domains), cfg.Organization, ln.Addr(), source)
-	if token != "" {
+	if acc.token != "" {
 		fmt.Fprintf(env.stdout, "Open it with ?token=… once (the token of --token or $%s); API clients send Authorization: Bearer ….\n", dashboard.EnvToken)
 	}
 	return serveUntilDone(ctx, ln, h, log, env, "dashboard")

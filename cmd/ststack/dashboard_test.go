@@ -181,6 +181,10 @@ func TestDashboardUsage(t *testing.T) {
 		{[]string{"--config", "nope.yaml"}, exitInvalid, "nope.yaml"},
 		{[]string{"--config", exampleOrg, "--data", filepath.Join(t.TempDir(), "none")}, exitInvalid, "data directory"},
 		{[]string{"serve", "--addr", "192.0.2.1:0"}, exitUsage, "--allow-remote"},
+		// Only literal loopback addresses count: a name is resolved
+		// when listening (issue 14 §6).
+		{[]string{"serve", "--addr", "dash.localhost:0"}, exitUsage, "not a literal loopback address"},
+		{[]string{"--addr", "localhost:0"}, exitUsage, "give 127.0.0.1:0 or [::1]:0"},
 	}
 	for _, tc := range tests {
 		args := append([]string{"dashboard"}, tc.args...)
@@ -350,4 +354,50 @@ func TestLookupStack(t *testing.T) {
 			t.Errorf("%s: %+v %v, want %+v", tc.name, got, err, tc.want)
 		}
 	}
+}
+
+// TestServeCookieSecure: the token cookie of `ststack serve` is Secure
+// behind a TLS proxy on this machine (X-Forwarded-Proto: https from
+// loopback), and always with --allow-remote, even over plain HTTP
+// (issue 14 §6).
+func TestServeCookieSecure(t *testing.T) {
+	const tok = "0123456789abcdef-token"
+	secure := func(t *testing.T, base string, hdr ...string) bool {
+		t.Helper()
+		req, err := http.NewRequest("GET", base+"/?token="+tok, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.Name == dashboard.CookieName {
+				return c.Secure
+			}
+		}
+		t.Fatalf("%d without the cookie", resp.StatusCode)
+		return false
+	}
+
+	base, stop := startServe(t, "--config", exampleOrg, "--data", t.TempDir(), "--token", tok)
+	if secure(t, base) {
+		t.Error("Secure over plain HTTP on loopback")
+	}
+	if !secure(t, base, "X-Forwarded-Proto", "https") {
+		t.Error("not Secure behind a loopback TLS proxy")
+	}
+	stop()
+
+	base, stop = startServe(t, "--config", exampleOrg, "--data", t.TempDir(), "--token", tok, "--allow-remote")
+	if !secure(t, base) {
+		t.Error("not Secure with --allow-remote")
+	}
+	stop()
 }

@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"path"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/dashboard"
 	"github.com/ststack/ststack/internal/ingest"
 	"github.com/ststack/ststack/internal/policyhost"
 	"github.com/ststack/ststack/internal/store/embedded"
@@ -59,7 +59,7 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 	if *cfgPath == "" {
 		return usageError(fs, env, "--config is required")
 	}
-	token, err := access.check(*addr) // dashboard (issue 8)
+	acc, err := access.check(*addr) // dashboard (issue 8)
 	if err != nil {
 		return usageError(fs, env, "%v", err)
 	}
@@ -77,7 +77,7 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 		}
 		return exitInvalid
 	}
-	srv, err := newLocalServer(cfg, *data, log, token)
+	srv, err := newLocalServer(cfg, *data, log, acc)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ststack serve: %v\n", err)
 		return exitInvalid
@@ -143,8 +143,8 @@ type localServer struct {
 }
 
 // newLocalServer opens the embedded store in dataDir and builds the routes;
-// token guards the dashboard (see dashboard.Options.Token).
-func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger, token string) (*localServer, error) {
+// acc guards the dashboard (see dashboard.Options.Token).
+func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger, acc dashAccess) (*localServer, error) {
 	ph, err := policyhost.New(cfg, policyhost.WithLogger(log))
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger, token 
 		fmt.Fprintln(w, "ok")
 	})
 	// Dashboard (issue 8): every other path, its own 404 included.
-	dash, err := newDashboard(cfg, st, token, "embedded store in "+dataDir, "", log)
+	dash, err := newDashboard(cfg, st, acc, "embedded store in "+dataDir, "", log)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -229,16 +229,8 @@ func printReady(env *cliEnv, cfg *config.Config, addr, dataDir string) {
 	fmt.Fprintf(w, "  curl -sS -H 'Content-Type: application/tlsrpt+json' --data-binary @REPORT.json %s%s\n", base, ingest.Path)
 	fmt.Fprintf(w, "  curl -sS -H 'Content-Type: application/tlsrpt+gzip' --data-binary @REPORT.json.gz %s%s\n", base, ingest.Path)
 	fmt.Fprintf(w, "\nOpen the dashboard: %s/ (JSON API: %s/api/v1/overview)\n", base, base) // issue 8
-	if host, _, err := net.SplitHostPort(addr); err == nil && !isLoopback(host) {
+	if host, _, err := net.SplitHostPort(addr); err == nil && !dashboard.IsLoopbackAddr(host) {
 		fmt.Fprintln(w, "\nwarning: listening beyond loopback")
 	}
 	fmt.Fprintln(w)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -1,8 +1,12 @@
 package dashboard
 
 import (
+	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -28,8 +32,7 @@ func TestCheckBind(t *testing.T) {
 		{"127.0.0.1:8443", false, "", true, ""},
 		{"127.0.0.5:0", false, "", true, ""},
 		{"[::1]:8443", false, "", true, ""},
-		{"localhost:8443", false, "", true, ""},
-		{"dash.localhost:8443", false, "", true, ""},
+		{"[::ffff:127.0.0.1]:8443", false, "", true, ""},
 		{"127.0.0.1:8443", false, tok, true, ""},
 		{"192.0.2.1:8443", true, tok, true, ""},
 		{":8443", true, tok, true, ""},
@@ -43,6 +46,12 @@ func TestCheckBind(t *testing.T) {
 		{"192.0.2.1:8443", true, "short", false, "at least 16"},
 		{"127.0.0.1:8443", false, "short", false, "at least 16"},
 		{"example.com:8443", false, "", false, "--allow-remote"},
+		// Names are resolved (hosts file, DNS) when listening: only
+		// literal loopback addresses count (issue 14 §6).
+		{"dash.localhost:8443", false, "", false, "not a literal loopback address"},
+		{"localhost:8443", false, "", false, "127.0.0.1:8443"},
+		{"LOCALHOST.:8443", false, tok, false, "--allow-remote"},
+		{"dash.localhost:8443", true, tok, true, ""},
 		{"127.0.0.1", false, "", false, "HOST:PORT"},
 	}
 	for _, tc := range tests {
@@ -157,5 +166,66 @@ func TestAccessWithToken(t *testing.T) {
 	}
 	if _, err := New(Options{Config: f.cfg, Store: f.st, Token: "short"}); err == nil {
 		t.Error("New accepted a short token")
+	}
+}
+
+// TestCookieSecure: the token cookie is Secure whenever the request came
+// over HTTPS: directly, or through a TLS proxy that says so in
+// X-Forwarded-Proto or Forwarded (RFC 7239 §5.4) from a trusted address
+// (loopback unless TrustedProxies says otherwise), and always with
+// Options.SecureCookie, which --allow-remote sets (issue 14 §6).
+func TestCookieSecure(t *testing.T) {
+	const tok = "s3cret-token-of-the-test"
+	f := newFixture(t, fixtureOptions{noSample: true})
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}
+	tests := []struct {
+		name   string
+		o      Options // SecureCookie, TrustedProxies
+		remote string
+		tls    bool
+		hdr    []string
+		secure bool
+	}{
+		{"plain http", Options{}, "127.0.0.1:5000", false, nil, false},
+		{"https", Options{}, "127.0.0.1:5000", true, nil, true},
+		{"loopback proxy, X-Forwarded-Proto", Options{}, "127.0.0.1:5000", false, []string{"X-Forwarded-Proto", "https"}, true},
+		{"loopback proxy, any case, list", Options{}, "[::1]:5000", false, []string{"X-Forwarded-Proto", "HTTPS, http"}, true},
+		{"loopback proxy, Forwarded", Options{}, "127.0.0.1:5000", false, []string{"Forwarded", `for=192.0.2.60;Proto="https";by=203.0.113.43`}, true},
+		{"loopback proxy, http", Options{}, "127.0.0.1:5000", false, []string{"X-Forwarded-Proto", "http"}, false},
+		{"untrusted peer", Options{}, "192.0.2.7:5000", false, []string{"X-Forwarded-Proto", "https"}, false},
+		{"trusted proxy", Options{TrustedProxies: proxies}, "10.1.2.3:5000", false, []string{"X-Forwarded-Proto", "https"}, true},
+		{"trusted proxies replace loopback", Options{TrustedProxies: proxies}, "127.0.0.1:5000", false, []string{"X-Forwarded-Proto", "https"}, false},
+		{"always", Options{SecureCookie: true}, "192.0.2.7:5000", false, nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := New(Options{Config: f.cfg, Store: f.st, Token: tok, Logger: slog.New(slog.DiscardHandler),
+				SecureCookie: tc.o.SecureCookie, TrustedProxies: tc.o.TrustedProxies})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest("GET", "/?token="+tok, nil)
+			req.RemoteAddr = tc.remote
+			if tc.tls {
+				req.TLS = &tls.ConnectionState{}
+			}
+			for i := 0; i < len(tc.hdr); i += 2 {
+				req.Header.Set(tc.hdr[i], tc.hdr[i+1])
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			var set *http.Cookie
+			for _, c := range rec.Result().Cookies() {
+				if c.Name == CookieName {
+					set = c
+				}
+			}
+			if rec.Code != 303 || set == nil {
+				t.Fatalf("%d, cookie %v; want 303 setting it", rec.Code, set)
+			}
+			if set.Secure != tc.secure {
+				t.Errorf("Secure = %v, want %v", set.Secure, tc.secure)
+			}
+		})
 	}
 }

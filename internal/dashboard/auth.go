@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -33,21 +34,28 @@ const EnvToken = "STSTACK_DASHBOARD_TOKEN"
 var ErrBind = errors.New("dashboard address")
 
 // CheckBind says whether the dashboard may listen on addr (HOST:PORT):
-// a loopback host always; any other host (an empty one listens on every
-// address) only with allowRemote and a token of at least MinTokenLen
-// bytes.
+// a literal loopback address (127.0.0.0/8, ::1) always; any other host (an
+// empty one listens on every address) only with allowRemote and a token of
+// at least MinTokenLen bytes. A name, even "localhost" or one under
+// ".localhost", is no loopback address here: listening resolves it (hosts
+// file, DNS), and the answer may be any address (issue 14 §6).
 func CheckBind(addr string, allowRemote bool, token string) error {
-	host, _, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("%w: %q: want HOST:PORT", ErrBind, addr)
 	}
 	if token != "" && len(token) < MinTokenLen {
 		return fmt.Errorf("%w: token: %d bytes, want at least %d", ErrBind, len(token), MinTokenLen)
 	}
-	if IsLoopback(host) {
+	if IsLoopbackAddr(host) {
 		return nil
 	}
 	if !allowRemote {
+		if IsLoopback(host) {
+			return fmt.Errorf("%w: %s is not a literal loopback address: a name is resolved when listening and may "+
+				"lead anywhere; give %s or %s, or add --allow-remote and a token", ErrBind, addr,
+				net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port))
+		}
 		return fmt.Errorf("%w: %s is not a loopback address: the dashboard shows report data; add --allow-remote and a token to listen there", ErrBind, addr)
 	}
 	if token == "" {
@@ -56,16 +64,24 @@ func CheckBind(addr string, allowRemote bool, token string) error {
 	return nil
 }
 
+// IsLoopbackAddr reports whether host (without port or brackets) is a
+// literal loopback address: 127.0.0.0/8, ::1, or either mapped (::ffff:
+// 127.0.0.1). Names are not, whatever they resolve to.
+func IsLoopbackAddr(host string) bool {
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
+}
+
 // IsLoopback reports whether host (a name or address, without port or
 // brackets) is "localhost", a name under ".localhost" (RFC 6761 §6.3) or a
-// loopback address.
+// loopback address: the Host of a request that a browser sent to this
+// machine. To decide where to listen, use IsLoopbackAddr.
 func IsLoopback(host string) bool {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return true
 	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
+	return IsLoopbackAddr(host)
 }
 
 // hostOf returns the host of a Host header, without port or brackets.
@@ -106,7 +122,7 @@ func (h *Handler) access(w http.ResponseWriter, r *http.Request) bool {
 			return h.unauthorized(w, r)
 		}
 		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: h.token, Path: "/",
-			HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+			HttpOnly: true, Secure: h.secureCookie || h.overHTTPS(r), SameSite: http.SameSiteStrictMode})
 		u := *r.URL
 		u.RawQuery = withoutToken(r.URL.RawQuery)
 		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
@@ -147,4 +163,39 @@ func withoutToken(raw string) string {
 		}
 	}
 	return strings.Join(keep, "&")
+}
+
+// loopbackPrefixes are the peers trusted as TLS proxies by default.
+func loopbackPrefixes() []netip.Prefix {
+	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+}
+
+// overHTTPS reports whether r came over HTTPS: to this server, or to a TLS
+// proxy among h.proxies that says so in X-Forwarded-Proto (the first
+// value: the client's side) or Forwarded (RFC 7239 §5.4, proto= of the
+// first element).
+func (h *Handler) overHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	peer := ap.Addr().Unmap()
+	if !slices.ContainsFunc(h.proxies, func(p netip.Prefix) bool { return p.Contains(peer) }) {
+		return false
+	}
+	if v := r.Header.Get("X-Forwarded-Proto"); v != "" {
+		first, _, _ := strings.Cut(v, ",")
+		return strings.EqualFold(strings.TrimSpace(first), "https")
+	}
+	first, _, _ := strings.Cut(r.Header.Get("Forwarded"), ",")
+	for pair := range strings.SplitSeq(first, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(pair), "=")
+		if strings.EqualFold(k, "proto") {
+			return strings.EqualFold(strings.Trim(v, `"`), "https")
+		}
+	}
+	return false
 }

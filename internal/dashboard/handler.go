@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -46,6 +47,15 @@ type Options struct {
 	// Token, when set, must be presented by every request (see CookieName);
 	// when empty only requests to a loopback host name are answered.
 	Token string
+	// SecureCookie marks the token cookie Secure on every request, also
+	// one over plain HTTP: for a dashboard reachable from elsewhere
+	// (--allow-remote), which only a TLS proxy should expose.
+	SecureCookie bool
+	// TrustedProxies are the peers whose X-Forwarded-Proto or Forwarded
+	// header is believed when it says the request came over HTTPS (the
+	// cookie is then Secure); nil: loopback peers (127.0.0.0/8, ::1), as
+	// a TLS proxy on the same machine.
+	TrustedProxies []netip.Prefix
 	// RUAHTTPS is the https rua URL the deployment publishes, shown in the
 	// _smtp._tls record; empty when unknown.
 	RUAHTTPS string
@@ -71,13 +81,15 @@ var assets embed.FS
 // Handler serves the dashboard pages, the JSON API and their assets. It is
 // safe for concurrent use.
 type Handler struct {
-	m      *model
-	token  string
-	source string
-	log    *slog.Logger
-	mux    *http.ServeMux
-	pages  map[string]*template.Template
-	static http.Handler
+	m            *model
+	token        string
+	secureCookie bool
+	proxies      []netip.Prefix // trusted TLS proxies
+	source       string
+	log          *slog.Logger
+	mux          *http.ServeMux
+	pages        map[string]*template.Template
+	static       http.Handler
 }
 
 // New returns the dashboard of o.Config over o.Store.
@@ -106,13 +118,18 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		m:      &model{cfg: o.Config, st: o.Store, ruaHTTPS: o.RUAHTTPS, now: o.Now},
-		token:  o.Token,
-		source: o.Source,
-		log:    o.Logger,
-		mux:    http.NewServeMux(),
-		pages:  pages,
-		static: http.StripPrefix("/static/", http.FileServerFS(static)),
+		m:            &model{cfg: o.Config, st: o.Store, ruaHTTPS: o.RUAHTTPS, now: o.Now},
+		token:        o.Token,
+		secureCookie: o.SecureCookie,
+		proxies:      o.TrustedProxies,
+		source:       o.Source,
+		log:          o.Logger,
+		mux:          http.NewServeMux(),
+		pages:        pages,
+		static:       http.StripPrefix("/static/", http.FileServerFS(static)),
+	}
+	if h.proxies == nil {
+		h.proxies = loopbackPrefixes()
 	}
 	h.routes()
 	return h, nil
