@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/ingest"
@@ -168,16 +171,31 @@ the record's v= tag.`)
 
 // runConfig implements `ststack config validate FILE`.
 func runConfig(ctx context.Context, args []string, env *cliEnv) int {
-	fs := newFlagSet(env, "config validate", "[--json] FILE",
+	fs := newFlagSet(env, "config validate", "[--json] [--deployed OUTPUTS.json] [--at TIME] FILE",
 		`Validates the organisation file and prints, for every domain, the policy id
-and the DNS records ststack publishes (or that you create, for external DNS).`)
+and the DNS records ststack publishes (or that you create, for external DNS).
+With --deployed, it also compares the file with the deployed stack, whose
+outputs OUTPUTS.json holds (aws cloudformation describe-stacks --stack-name
+STACK > OUTPUTS.json, or cdk deploy --outputs-file), and refuses removing a
+domain before senders' cached copies of its policy have expired (RFC 8461
+§8.3; see retire: in docs/config.md).`)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	deployedPath := fs.String("deployed", "", "the deployed stack's outputs (JSON) to compare the file with")
+	at := fs.String("at", "", "judge retirements at this time (RFC 3339, such as 2026-12-21T00:00:00Z) instead of now")
 	pos, code := parseSubcommand(fs, args, env, "validate", "'validate'")
 	if code >= 0 {
 		return code
 	}
 	if len(pos) != 1 {
 		return usageError(fs, env, "expected one FILE")
+	}
+	now := time.Now()
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usageError(fs, env, "--at %q is not an RFC 3339 time such as 2026-12-21T00:00:00Z", *at)
+		}
+		now = t
 	}
 
 	type domainJSON struct {
@@ -186,6 +204,8 @@ and the DNS records ststack publishes (or that you create, for external DNS).`)
 		PolicyID  string `json:"policy_id"`
 		STSRecord string `json:"sts_record"`
 		DNS       string `json:"dns"`
+		// Retiring: RFC 3339 time after which the domain may be removed.
+		RemovableAfter string `json:"removable_after,omitempty"`
 	}
 	out := struct {
 		File         string       `json:"file"`
@@ -212,16 +232,26 @@ and the DNS records ststack publishes (or that you create, for external DNS).`)
 			if d.DNS.External {
 				dns = "external"
 			}
-			out.Domains = append(out.Domains, domainJSON{
+			dj := domainJSON{
 				Name: d.Name, Mode: string(d.Policy.Mode), PolicyID: d.Policy.ID(),
 				STSRecord: d.STSRecord().String(), DNS: dns,
-			})
+			}
+			if d.Retiring() {
+				dj.RemovableAfter = d.Retire.RemovableAfter().UTC().Format(time.RFC3339)
+			}
+			out.Domains = append(out.Domains, dj)
 		}
 		endpoint := "https://<report endpoint>" + ingest.Path
 		if cfg.Reporting.Domain != "" {
 			endpoint = "https://" + cfg.Reporting.Domain + ingest.Path // as the stack publishes it
 		}
 		out.TLSRPT = cfg.TLSRPTRecord(endpoint).String()
+		if *deployedPath != "" {
+			if errs := checkDeployed(cfg, *deployedPath, now); len(errs) > 0 {
+				out.Valid = false
+				out.Errors = append(out.Errors, errs...)
+			}
+		}
 	}
 
 	if *asJSON {
@@ -238,6 +268,13 @@ and the DNS records ststack publishes (or that you create, for external DNS).`)
 				out.File, out.Organization, out.StackName, len(out.Domains))
 			for _, d := range out.Domains {
 				fmt.Fprintf(env.stdout, "  %-30s %-8s %s  [%s]\n", d.Name, d.Mode, d.STSRecord, d.DNS)
+				if d.RemovableAfter != "" {
+					when := "may be removed after " + d.RemovableAfter
+					if t, err := time.Parse(time.RFC3339, d.RemovableAfter); err == nil && !now.Before(t) {
+						when = "the wait ended at " + d.RemovableAfter + "; it may be removed"
+					}
+					fmt.Fprintf(env.stdout, "  %-30s retiring: %s\n", "", when)
+				}
 			}
 			fmt.Fprintf(env.stdout, "  _smtp._tls: %s\n", out.TLSRPT)
 		}
@@ -246,6 +283,38 @@ and the DNS records ststack publishes (or that you create, for external DNS).`)
 		return exitInvalid
 	}
 	return exitOK
+}
+
+// checkDeployed compares cfg with the deployed stack whose outputs are in
+// path, at now; it returns one message per problem.
+func checkDeployed(cfg *config.Config, path string, now time.Time) []string {
+	data, err := readDeployed(path)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	dep, err := config.ReadDeployed(data, path, cfg.StackName())
+	if err != nil {
+		return splitJoined(err)
+	}
+	if err := cfg.CheckDeployed(dep, now); err != nil {
+		return splitJoined(err)
+	}
+	return nil
+}
+
+// readDeployed reads at most config.MaxDeployedSize+1 bytes of path, so
+// that an oversized file is refused as such.
+func readDeployed(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, config.MaxDeployedSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
 }
 
 // splitJoined flattens the errors.Join tree config.Load returns into one

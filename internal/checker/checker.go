@@ -77,6 +77,9 @@ type Target struct {
 	// RUA are the reporting addresses the domain's _smtp._tls record must
 	// include; nil: any valid record will do.
 	RUA []tlsrpt.RUA
+	// RemovableAfter is set for a retiring domain (config.Retirement):
+	// when it may leave the configuration (retire.go).
+	RemovableAfter time.Time
 }
 
 // Checker checks domains. It is safe for concurrent use.
@@ -266,6 +269,7 @@ func (c *Checker) Check(ctx context.Context, t Target) health.Result {
 		r.res.Mode = r.served.Mode
 	}
 	r.checkCoverage()
+	r.checkRetirement()
 	r.checkTLSRPT(ctx)
 	if c.cfg.SMTPProbe {
 		r.probeMXs(ctx)

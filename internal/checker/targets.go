@@ -5,16 +5,20 @@ import (
 )
 
 // TargetsFromConfig returns a target for every configured domain, in the
-// configuration's order: its policy, and the reporting addresses its
-// _smtp._tls record must include. ruaHTTPS is the https rua URL the
-// deployment publishes; when empty (the CLI may not know it), the https
-// endpoint is not required.
+// configuration's order: its policy (the one published, mode none for a
+// retiring domain), the reporting addresses its _smtp._tls record must
+// include, and when a retiring domain may be removed. ruaHTTPS is the https
+// rua URL the deployment publishes; when empty (the CLI may not know it),
+// the https endpoint is not required.
 func TargetsFromConfig(cfg *config.Config, ruaHTTPS string) []Target {
 	rua := cfg.TLSRPTRecord(ruaHTTPS).RUA
 	ts := make([]Target, len(cfg.Domains))
 	for i, d := range cfg.Domains {
 		p := d.Policy
 		ts[i] = Target{Domain: d.Name, Policy: &p, RUA: rua}
+		if d.Retiring() {
+			ts[i].RemovableAfter = d.Retire.RemovableAfter()
+		}
 	}
 	return ts
 }

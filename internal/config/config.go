@@ -50,14 +50,19 @@ type Config struct {
 	Reporting    Reporting
 	Checker      Checker
 
+	file     string // the filename given to Parse
 	warnings []Warning
 }
 
 // Domain is one mail domain and what is published for it.
 type Domain struct {
-	Name   string // A-label, lower case, no trailing dot
-	DNS    DNS
+	Name string // A-label, lower case, no trailing dot
+	DNS  DNS
+	// Policy is the policy published: for a retiring domain, the mode
+	// none policy that replaces the configured one (Retire.Replaces).
 	Policy mtasts.Policy
+	// Retire is set while the domain is retiring (retire.go).
+	Retire *Retirement
 }
 
 // DNS says where a domain's records are published. Either External is true
@@ -124,7 +129,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	c.warnings = p.warnings
+	c.file, c.warnings = filename, p.warnings
 	return c, nil
 }
 

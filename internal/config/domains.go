@@ -3,12 +3,13 @@ package config
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // domainKeys are the fields of one entry of the domain list.
-var domainKeys = []string{"name", "dns", "policy"}
+var domainKeys = []string{"name", "dns", "policy", "retire"}
 
 // domainEntry is the structure of one entry of the domain list.
 type domainEntry struct {
@@ -17,6 +18,7 @@ type domainEntry struct {
 	name   *scalar    // nil: missing or not a string (reported)
 	dns    *dnsFields // nil: missing (reported)
 	policy *field     // nil: not given
+	retire *scalar    // nil: not given, or not a day (reported)
 	pf     policyFields
 	pfErrs int // errors found in the policy's structure
 }
@@ -87,6 +89,11 @@ func (p *parser) domainStructure(n *yaml.Node, path string) (domainEntry, bool) 
 		e.policy = &pf
 		e.pf = p.policyStructure(pf)
 		e.pfErrs = len(p.errs) - before
+	}
+	if rf, has := fs["retire"]; has {
+		if s, ok := p.day(rf); ok {
+			e.retire = &s
+		}
 	}
 	return e, true
 }
@@ -174,10 +181,22 @@ func (p *parser) domainValues(e domainEntry, defaults policySpec, first map[stri
 		own.bad = e.pfErrs > 0 || len(p.errs) > before || p.truncated
 	}
 	pol, polOK := p.completePolicy(e.line, join(e.path, "policy"), own, defaults)
+	var since time.Time
+	if s := e.retire; s != nil {
+		var err error
+		if since, err = parseDay(s.text); err != nil {
+			p.addAt(*s, nil, "%v", err)
+			ok = false
+		}
+	}
 	if !ok || !polOK {
 		return Domain{}, false
 	}
 	d.Policy = pol
+	if e.retire != nil {
+		d.Retire = &Retirement{Since: since, Replaces: pol, line: e.retire.line, field: e.retire.path}
+		d.Policy = retiringPolicy(pol)
+	}
 	return d, true
 }
 

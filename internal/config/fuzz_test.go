@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ststack/ststack/internal/mtasts"
 )
 
 // seeds are the unit-test inputs plus the example file.
@@ -28,6 +31,7 @@ func seeds(tb testing.TB) [][]byte {
 		valid("foo: 1"), valid("region: us-east-1"),
 		withDomains("  - name: a.example", "  - name: A.example."),
 		emailFile("eu-west-1", "  mailto: tlsrpt@reports.example.com", "  email: {receive: true, drop_unsigned: true}"),
+		retiringFile("2026-12-06"),
 	} {
 		out = append(out, []byte(s))
 	}
@@ -67,6 +71,10 @@ func FuzzParse(f *testing.F) {
 			seen[d.Name] = true
 			if err := d.Policy.Validate(); err != nil {
 				t.Fatalf("%s: invalid policy accepted: %v", d.Name, err)
+			}
+			if r := d.Retire; r != nil && (d.Policy.Mode != mtasts.ModeNone || d.Policy.MaxAge > r.Replaces.MaxAge ||
+				r.RemovableAfter().Before(r.Since.Add(24*time.Hour))) {
+				t.Fatalf("%s: retiring with policy %+v, retirement %+v", d.Name, d.Policy, r)
 			}
 			if got, ok := c.Domain(d.Name); !ok || got.Name != d.Name {
 				t.Fatalf("Domain(%q) not found", d.Name)

@@ -180,6 +180,15 @@ func (p *parser) text(f field) (scalar, bool) {
 	return scalar{text: s, line: f.val.Line, path: f.path}, ok
 }
 
+// day returns a value written as a day (YAML resolves 2026-12-06 to a
+// timestamp) or a string; what it says is checked by parseDay.
+func (p *parser) day(f field) (scalar, bool) {
+	if f.val.Kind == yaml.ScalarNode && f.val.ShortTag() == "!!timestamp" {
+		return scalar{text: f.val.Value, line: f.val.Line, path: f.path}, true
+	}
+	return p.text(f)
+}
+
 func (p *parser) boolean(f field) (bool, bool) {
 	if f.val.Kind == yaml.ScalarNode && f.val.ShortTag() == "!!bool" {
 		var b bool

@@ -131,6 +131,10 @@ const (
 	CodeReportsSTSFailures Code = "reports-sts-failures"
 	CodeReportsUnavailable Code = "reports-unavailable"
 
+	// A retiring domain (RFC 8461 §8.3): waiting, or free to be removed.
+	CodeRetiring Code = "retiring"
+	CodeRetired  Code = "retired"
+
 	// Readiness to move from mode testing to enforce.
 	CodeReadyToEnforce Code = "ready-to-enforce"
 	CodeNotReady       Code = "not-ready"
