@@ -16,7 +16,8 @@ var (
 	// ErrInvalid: well-formed JSON that is not a valid report; the error
 	// names the field as a JSON path.
 	ErrInvalid = errors.New("tlsrpt: invalid report")
-	// ErrTooDeep: JSON (or MIME) nesting deeper than Limits.MaxDepth.
+	// ErrTooDeep: JSON nesting deeper than Limits.MaxDepth, MIME nesting
+	// deeper than MaxMIMEDepth (or Limits.MaxDepth when lower).
 	ErrTooDeep = errors.New("tlsrpt: nesting too deep")
 	// ErrTooMany: more policies or failure details than Limits allow.
 	ErrTooMany = errors.New("tlsrpt: too many elements")

@@ -18,12 +18,25 @@ import (
 // maxMIMEParts bounds the number of MIME parts looked at in one message.
 const maxMIMEParts = 1000
 
+// MaxMIMEDepth bounds the nesting of MIME entities in a message,
+// multiparts and attached messages (message/rfc822) together, whatever
+// Limits.MaxDepth allows JSON (the lower of the two applies). A report
+// e-mail is 2 deep (multipart/report, its parts); forwarded as an
+// attachment, 4; the bound allows 3 such forwardings.
+const MaxMIMEDepth = 8
+
 // maxMessageSize is the largest e-mail ExtractFromMessage reads: the base64
 // form of the largest report (4/3 of it, plus line breaks) and room for
 // headers.
 func maxMessageSize(lim Limits) int64 {
 	return lim.MaxDecompressed/2*3 + 1<<20
 }
+
+// maxDecoded bounds the bytes decoded in one message, all levels counted:
+// a byte of a message attached n deep is decoded n times (once per
+// attached message around it, then as part of its own part). Twice the
+// largest message: one forwarding of the largest report fits.
+func maxDecoded(lim Limits) int64 { return 2 * maxMessageSize(lim) }
 
 // ExtractFromMessage returns the report carried by an e-mail (RFC 8460
 // §5.3): the first attachment of type application/tlsrpt+gzip,
@@ -33,7 +46,10 @@ func maxMessageSize(lim Limits) int64 {
 // that, for a message that is not multipart, its whole body if it starts like
 // JSON or gzip. Multiparts (any subtype, not only multipart/report) and
 // attached messages (message/rfc822) are searched to a depth of
-// lim.MaxDepth. Base64 and quoted-printable transfer encodings are decoded.
+// MaxMIMEDepth (or lim.MaxDepth when lower), as streams: an attached
+// message is not copied, and a part that is no report is skipped unread;
+// all levels together decode at most maxDecoded bytes (twice the largest
+// message read). Base64 and quoted-printable transfer encodings are decoded.
 // The bytes are returned as found (gzip or JSON) for ParseReport; a gzip
 // report larger than lim.MaxCompressed or a JSON report larger than
 // lim.MaxDecompressed is ErrTooLarge. No report is ErrNotReport.
@@ -46,7 +62,7 @@ func ExtractFromMessage(msg []byte, lim Limits) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: message header: %v", ErrMalformed, err)
 	}
-	x := extractor{lim: lim}
+	x := extractor{lim: lim, maxDepth: min(lim.MaxDepth, MaxMIMEDepth), budget: maxDecoded(lim)}
 	if err := x.entity(textproto.MIMEHeader(m.Header), m.Body, 0, "message"); err != nil {
 		return nil, err
 	}
@@ -72,11 +88,14 @@ func ExtractFromMessage(msg []byte, lim Limits) ([]byte, error) {
 }
 
 type extractor struct {
-	lim    Limits
-	parts  int
-	report []byte // first application/tlsrpt+* part
-	named  []byte // first part recognised by its file name
-	body   []byte // a non-multipart message body that looks like a report
+	lim      Limits
+	maxDepth int
+	parts    int
+	budget   int64  // bytes that may still be decoded (maxDecoded)
+	overrun  error  // the error of the read that exceeded the budget
+	report   []byte // first application/tlsrpt+* part
+	named    []byte // first part recognised by its file name
+	body     []byte // a non-multipart message body that looks like a report
 }
 
 // entity looks at one MIME entity; where names it for errors ("message part
@@ -92,8 +111,8 @@ func (x *extractor) entity(h textproto.MIMEHeader, body io.Reader, depth int, wh
 	mt, params := mediaType(h.Get("Content-Type"))
 	switch {
 	case strings.HasPrefix(mt, "multipart/"):
-		if depth >= x.lim.MaxDepth {
-			return fmt.Errorf("%w: %s: MIME parts nested more than %d deep", ErrTooDeep, where, x.lim.MaxDepth)
+		if depth >= x.maxDepth {
+			return fmt.Errorf("%w: %s: MIME parts nested more than %d deep", ErrTooDeep, where, x.maxDepth)
 		}
 		boundary := params["boundary"]
 		if boundary == "" {
@@ -106,7 +125,7 @@ func (x *extractor) entity(h textproto.MIMEHeader, body io.Reader, depth int, wh
 				break
 			}
 			if err != nil {
-				return fmt.Errorf("%w: %s part %d: %v", ErrMalformed, where, i, err)
+				return x.readError(fmt.Sprintf("%s part %d", where, i), err)
 			}
 			if err := x.entity(p.Header, p, depth+1, where+" part "+strconv.Itoa(i)); err != nil {
 				return err
@@ -114,16 +133,18 @@ func (x *extractor) entity(h textproto.MIMEHeader, body io.Reader, depth int, wh
 		}
 		return nil
 	case mt == "message/rfc822" && depth > 0:
-		if depth >= x.lim.MaxDepth {
-			return fmt.Errorf("%w: %s: messages nested more than %d deep", ErrTooDeep, where, x.lim.MaxDepth)
+		if depth >= x.maxDepth {
+			return fmt.Errorf("%w: %s: messages nested more than %d deep", ErrTooDeep, where, x.maxDepth)
 		}
-		inner, err := decodeTransfer(h, body, x.lim, where)
+		// A stream: the attached message is read as its part is, never
+		// copied (issue 14 §5).
+		inner, err := x.decoder(h, body, where)
 		if err != nil {
 			return err
 		}
-		m, err := mail.ReadMessage(bytes.NewReader(inner))
+		m, err := mail.ReadMessage(inner)
 		if err != nil {
-			return fmt.Errorf("%w: %s: attached message: %v", ErrMalformed, where, err)
+			return x.readError(where+": attached message", err)
 		}
 		return x.entity(textproto.MIMEHeader(m.Header), m.Body, depth+1, where+" (attached message)")
 	}
@@ -132,9 +153,9 @@ func (x *extractor) entity(h textproto.MIMEHeader, body io.Reader, depth int, wh
 	if kind == partOther && depth > 0 {
 		return nil
 	}
-	data, err := decodeTransfer(h, body, x.lim, where)
+	data, err := x.decode(h, body, where)
 	if err != nil {
-		if kind == partOther {
+		if kind == partOther && x.overrun == nil {
 			return nil // a body that is not a report after all
 		}
 		return err
@@ -200,57 +221,132 @@ func mediaType(v string) (string, map[string]string) {
 	return mt, params
 }
 
-// decodeTransfer reads a part's body, bounded, and undoes its
+// decode reads a part's body, bounded, and undoes its
 // Content-Transfer-Encoding (RFC 2045 §6).
-func decodeTransfer(h textproto.MIMEHeader, body io.Reader, lim Limits, where string) ([]byte, error) {
-	max := maxMessageSize(lim)
-	raw, err := io.ReadAll(io.LimitReader(body, max+1))
+func (x *extractor) decode(h textproto.MIMEHeader, body io.Reader, where string) ([]byte, error) {
+	r, err := x.decoder(h, body, where)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, where, err)
+		return nil, err
 	}
-	if int64(len(raw)) > max {
-		return nil, fmt.Errorf("%w: %s: larger than %s", ErrTooLarge, where, sizeString(max))
+	// Larger than the largest report is no report (ExtractFromMessage
+	// says which bound it exceeds).
+	max := max(x.lim.MaxCompressed, x.lim.MaxDecompressed)
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, x.readError(where, err)
 	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%w: %s: larger than %s decoded", ErrTooLarge, where, sizeString(max))
+	}
+	return data, nil
+}
+
+// readError is the error of reading a part: the budget's when it ran out
+// (whoever read, the multipart reader included), the decoder's, else
+// ErrMalformed.
+func (x *extractor) readError(where string, err error) error {
+	switch {
+	case x.overrun != nil:
+		return x.overrun
+	case errors.Is(err, ErrMalformed):
+		return err
+	}
+	return fmt.Errorf("%w: %s: %v", ErrMalformed, where, err)
+}
+
+// decoder returns a part's body with its Content-Transfer-Encoding (RFC
+// 2045 §6) undone as it is read, counted against the budget.
+func (x *extractor) decoder(h textproto.MIMEHeader, body io.Reader, where string) (io.Reader, error) {
+	var r io.Reader
 	switch cte := strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))); cte {
 	case "base64":
-		b, err := decodeBase64(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: base64: %v", ErrMalformed, where, err)
-		}
-		return b, nil
+		r = &base64Reader{r: base64.NewDecoder(base64.RawStdEncoding, &base64Text{r: body}), where: where}
 	case "quoted-printable":
-		b, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: quoted-printable: %v", ErrMalformed, where, err)
-		}
-		return b, nil
+		r = &qpReader{r: quotedprintable.NewReader(body), where: where}
 	case "", "7bit", "8bit", "binary":
-		return raw, nil
+		r = body
 	default:
 		return nil, fmt.Errorf("%w: %s: unknown Content-Transfer-Encoding %q", ErrMalformed, where, cte)
 	}
+	return &budgetReader{r: r, x: x, where: where}, nil
 }
 
-// decodeBase64 decodes base64 with line breaks and other white space
-// anywhere, padding optional.
-func decodeBase64(raw []byte) ([]byte, error) {
-	clean := make([]byte, 0, len(raw))
-	for _, c := range raw {
-		switch c {
-		case ' ', '\t', '\r', '\n':
-		default:
-			clean = append(clean, c)
+// budgetReader counts the bytes read through it against the budget of
+// the message.
+type budgetReader struct {
+	r     io.Reader
+	x     *extractor
+	where string
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.x.budget -= int64(n)
+	if b.x.budget < 0 {
+		if b.x.overrun == nil {
+			b.x.overrun = fmt.Errorf("%w: %s: more than %d bytes decoded in the message, all levels counted",
+				ErrTooLarge, b.where, maxDecoded(b.x.lim))
+		}
+		return n, b.x.overrun
+	}
+	return n, err
+}
+
+// base64Text passes base64 text on without white space and padding, as
+// base64.RawStdEncoding reads it: line breaks and other white space may
+// stand anywhere, padding is optional, but nothing may follow it.
+type base64Text struct {
+	r      io.Reader
+	padded bool
+}
+
+func (b *base64Text) Read(p []byte) (int, error) {
+	for {
+		n, err := b.r.Read(p)
+		out := 0
+		for _, c := range p[:n] {
+			switch c {
+			case ' ', '\t', '\r', '\n':
+			case '=':
+				b.padded = true
+			default:
+				if b.padded {
+					return 0, errors.New("data after the padding")
+				}
+				p[out] = c
+				out++
+			}
+		}
+		if out > 0 || err != nil {
+			return out, err
 		}
 	}
-	clean = bytes.TrimRight(clean, "=")
-	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
-	n, err := base64.RawStdEncoding.Decode(out, clean)
-	if err != nil {
-		var ce base64.CorruptInputError
-		if errors.As(err, &ce) {
-			return nil, fmt.Errorf("invalid data at byte %d", int64(ce))
-		}
-		return nil, err
+}
+
+// base64Reader names the error of a base64 decoder.
+type base64Reader struct {
+	r     io.Reader
+	where string
+}
+
+func (b *base64Reader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %s: base64: %v", ErrMalformed, b.where, err)
 	}
-	return out[:n], nil
+	return n, err
+}
+
+// qpReader names the error of a quoted-printable decoder.
+type qpReader struct {
+	r     io.Reader
+	where string
+}
+
+func (q *qpReader) Read(p []byte) (int, error) {
+	n, err := q.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %s: quoted-printable: %v", ErrMalformed, q.where, err)
+	}
+	return n, err
 }
