@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -260,5 +261,33 @@ func TestConfigValidate(t *testing.T) {
 		if d.STSRecord != "v=STSv1; id="+d.PolicyID {
 			t.Errorf("%s: record %q does not carry id %q", d.Name, d.STSRecord, d.PolicyID)
 		}
+	}
+}
+
+// TestReportParseArrayBomb: `ststack report parse` of a gzip report whose
+// policy-string array holds millions of empty strings (issue 14 §1: 1.5 GB
+// before the arrays had a limit) is refused, naming the field, with memory
+// for the inflated report and little more.
+func TestReportParseArrayBomb(t *testing.T) {
+	var js bytes.Buffer
+	js.WriteString(`{"organization-name":"o","date-range":{"start-datetime":"2024-01-01T00:00:00Z","end-datetime":"2024-01-01T23:59:59Z"},"report-id":"r","policies":[{"policy":{"policy-type":"sts","policy-domain":"example.com","policy-string":[`)
+	js.Write(bytes.Repeat([]byte(`"",`), 8<<20))
+	js.WriteString(`""]},"summary":{"total-successful-session-count":1,"total-failure-session-count":0}}]}`)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(js.Bytes())
+	zw.Close()
+	path := writeFile(t, "bomb.json.gz", gz.Bytes())
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	code, _, errs := runCLI(t, "", "report", "parse", path)
+	runtime.ReadMemStats(&after)
+	if code != exitInvalid || !strings.Contains(errs, path) || !strings.Contains(errs, "policies[0].policy.policy-string[") {
+		t.Errorf("exit %d, %q; want %d naming the file and the field", code, errs, exitInvalid)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
+		t.Errorf("allocated %d MiB for %d KiB of gzip", alloc>>20, gz.Len()>>10)
 	}
 }

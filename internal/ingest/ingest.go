@@ -32,7 +32,8 @@ const (
 
 // Default limits. tlsrpt.DefaultLimits bound parsing: gzip input 10 MiB,
 // inflated or JSON input 64 MiB, JSON nesting 32, 10000 policies, 100000
-// failure details.
+// failure details, 100000 policy-string and mx-host entries, strings of
+// 64 KiB.
 const (
 	// DefaultMaxBody bounds a posted body, compressed or not. RFC 8460
 	// §5.1 mentions 10 MB as a size receivers commonly accept.

@@ -8,7 +8,10 @@
 // tolerated deviation lives in quirks.go and is recorded, human-readable, in
 // Report.Quirks. Input is bounded before it is parsed (Limits): the size of
 // the (compressed) input, the size after decompression, the JSON nesting
-// depth, and the number of policies and failure details.
+// depth, the number of policies, failure details and policy-string and
+// mx-host entries, and the length of every string. The JSON tokenizer is
+// jsontext (github.com/go-json-experiment/json), the one of encoding/json/v2;
+// gzip is inflated by compress/gzip as the JSON is decoded.
 //
 // The package is pure: it does no I/O beyond the bytes it is given.
 package tlsrpt

@@ -84,9 +84,9 @@ func (d *decoder) quirkList() []string {
 	return l
 }
 
-func (d *decoder) skipBOM() {
-	if bytes.HasPrefix(d.data, []byte("\xef\xbb\xbf")) {
-		d.pos = 3
+func (d *decoder) skipBOM(data []byte) {
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		d.base = 3
 		d.addQuirk("bom", locTop, "", "UTF-8 byte order mark before the JSON, ignored")
 	}
 }
@@ -344,12 +344,12 @@ func (d *decoder) mxHost() ([]string, error) {
 	const field = "mx-host"
 	switch c := d.peek(); c {
 	case 'n':
-		if d.null() {
-			d.quirkNull(locPolicy, field)
-			return nil, nil
-		}
-		return nil, d.syntax(locPolicy, field, "invalid literal, want null")
+		_, err := d.null(locPolicy, field)
+		return nil, err
 	case '"':
+		if err := d.entry(locPolicy, field); err != nil {
+			return nil, err
+		}
 		b, err := d.str(locPolicy, field)
 		if err != nil {
 			return nil, err
@@ -375,6 +375,9 @@ func (d *decoder) mxHost() ([]string, error) {
 			}
 			if !ok {
 				return out, nil
+			}
+			if err := d.entry(locPolicy, field); err != nil {
+				return nil, withIndex(err, j)
 			}
 			b, err := d.text(locPolicy, field)
 			if err != nil {

@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // ResultType is a failure detail's result-type (RFC 8460 §4.3; the IANA
@@ -85,11 +85,23 @@ type Limits struct {
 	// MaxFailureDetails bounds the number of failure details, in total
 	// over all policies.
 	MaxFailureDetails int
+	// MaxListEntries bounds the number of policy-string and mx-host
+	// entries, in total over all policies.
+	MaxListEntries int
+	// MaxString bounds the length of every JSON string (values and member
+	// names), in bytes as sent.
+	MaxString int
 }
 
 // DefaultLimits returns the limits used where a Limits field is not set:
 // 10 MiB compressed, 64 MiB decompressed, depth 32, 10000 policies, 100000
-// failure details.
+// failure details, 100000 policy-string and mx-host entries, strings of
+// 64 KiB. Together they bound the memory of one parse: the JSON body, or
+// for gzip the compressed body and a decoder buffer of about twice the
+// string limit; kept strings of at most 3 times their bytes in the JSON
+// (invalid UTF-8 becomes U+FFFD); and for the elements 120 bytes per policy
+// and per failure detail and 16 per list entry, at most 34 MB with slice
+// growth. At most 4 × MaxDecompressed + 34 MB in all (docs/reports.md).
 func DefaultLimits() Limits {
 	return Limits{
 		MaxCompressed:     10 << 20,
@@ -97,6 +109,8 @@ func DefaultLimits() Limits {
 		MaxDepth:          32,
 		MaxPolicies:       10000,
 		MaxFailureDetails: 100000,
+		MaxListEntries:    100000,
+		MaxString:         64 << 10,
 	}
 }
 
@@ -116,6 +130,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxFailureDetails <= 0 {
 		l.MaxFailureDetails = d.MaxFailureDetails
+	}
+	if l.MaxListEntries <= 0 {
+		l.MaxListEntries = d.MaxListEntries
+	}
+	if l.MaxString <= 0 {
+		l.MaxString = d.MaxString
 	}
 	return l
 }
@@ -158,28 +178,34 @@ type FailureDetail struct {
 // ParseReport parses an aggregate report, RFC 8460 §4: JSON, or gzip
 // (recognised by its magic bytes 1f 8b) holding JSON. The input's size is
 // checked first: a gzip input against lim.MaxCompressed, a JSON input against
-// lim.MaxDecompressed; gzip is inflated through a limit of
-// lim.MaxDecompressed. The JSON is decoded in one pass that checks nesting
-// depth and element counts as it goes.
+// lim.MaxDecompressed. JSON is decoded in place; gzip is inflated by
+// compress/gzip as it is decoded, never held whole, through a limit of
+// lim.MaxDecompressed (a gzip input inflating to more is ErrTooLarge, also
+// when its JSON is broken earlier on). The JSON is decoded in one pass that
+// checks nesting depth, element counts and string lengths before it
+// allocates what they bound: see Limits.
 //
 // Duplicate JSON object keys: the last one wins, as with encoding/json; an
 // object or array value replaces the earlier one entirely (no merging). Each
 // duplicate is recorded in Quirks.
 func ParseReport(data []byte, lim Limits) (*Report, error) {
 	lim = lim.withDefaults()
-	if isGzip(data) {
-		if int64(len(data)) > lim.MaxCompressed {
-			return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "gzip input larger than " + sizeString(lim.MaxCompressed)}
+	if !isGzip(data) {
+		if int64(len(data)) > lim.MaxDecompressed {
+			return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "JSON input larger than " + sizeString(lim.MaxDecompressed)}
 		}
-		var err error
-		data, err = gunzip(data, lim.MaxDecompressed)
-		if err != nil {
-			return nil, err
-		}
-	} else if int64(len(data)) > lim.MaxDecompressed {
-		return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "JSON input larger than " + sizeString(lim.MaxDecompressed)}
+		return decodeReport(data, nil, lim)
 	}
-	return decodeReport(data, lim)
+	if int64(len(data)) > lim.MaxCompressed {
+		return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "gzip input larger than " + sizeString(lim.MaxCompressed)}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
+	}
+	// RFC 1952 §2.2: a gzip file is a series of members, inflated as one
+	// stream (gzip.Reader's multistream mode).
+	return decodeReport(nil, &inflater{r: zr, max: lim.MaxDecompressed}, lim)
 }
 
 func isGzip(b []byte) bool {
@@ -193,102 +219,75 @@ func sizeString(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
-var gzipReaders sync.Pool // *gzip.Reader, reused through Reset
-
-// maxTrustedHint is the largest output gunzip allocates on the word of the
-// gzip trailer alone; real reports are a few KB.
-const maxTrustedHint = 8 << 20
-
-// gunzip inflates data, reading at most max+1 bytes so that a gzip bomb costs
-// bounded memory and time.
-func gunzip(data []byte, max int64) ([]byte, error) {
-	zr, _ := gzipReaders.Get().(*gzip.Reader)
-	var err error
-	if zr == nil {
-		zr, err = gzip.NewReader(bytes.NewReader(data))
-	} else {
-		err = zr.Reset(bytes.NewReader(data))
-	}
-	if err != nil {
-		return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
-	}
-	defer gzipReaders.Put(zr)
-
-	// The gzip trailer's ISIZE (RFC 1952 §2.3.1) is the inflated size of
-	// the last member mod 2^32, so the whole is at least that large, or the
-	// input corrupt. Above max, find out which without keeping the output.
-	isize := int64(-1)
-	if len(data) >= 18 {
-		isize = int64(binary.LittleEndian.Uint32(data[len(data)-4:]))
-	}
-	if isize > max {
-		n, err := io.Copy(io.Discard, io.LimitReader(zr, max+1))
-		if n > max {
-			return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "gzip input inflates to more than " + sizeString(max)}
-		}
-		if err == nil {
-			err = errors.New("wrong size in trailer")
-		}
-		return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
-	}
-
-	// ISIZE is the capacity needed, when plausible: deflate inflates at
-	// most about 1032 times.
-	capHint := int64(4 * len(data))
-	if isize >= 0 && isize <= 1032*int64(len(data)) {
-		capHint = isize + 1
-	}
-	// A large hint is not trusted with memory: the output is sized
-	// first, so that a bomb of members claiming up to max each costs
-	// none.
-	if capHint > maxTrustedHint {
-		return gunzipUnsized(data, zr, 0, max)
-	}
-	buf := make([]byte, 0, min(capHint, max+1))
-	for {
-		if len(buf) == cap(buf) {
-			// More than the hint: several members (RFC 1952 §2.2),
-			// or a trailer that lies. Growing the buffer would cost
-			// up to twice the output, so size the rest first.
-			return gunzipUnsized(data, zr, int64(len(buf)), max)
-		}
-		n, err := zr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
-		}
-	}
-	if int64(len(buf)) > max {
-		return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "gzip input inflates to more than " + sizeString(max)}
-	}
-	return buf, nil
+// inflater is the gzip stream the decoder reads: it stops at max bytes
+// (ErrTooLarge), and at pending bytes delivered but not yet consumed as
+// tokens by the decoder (one token, or white space, longer than every
+// string may be), so that the decoder's buffer stays small whatever the
+// input. err is the first error it returned.
+type inflater struct {
+	r       *gzip.Reader
+	max     int64
+	n       int64
+	dec     *jsontext.Decoder
+	pending int64
+	err     error
 }
 
-// gunzipUnsized finishes gunzip when the output has no trusted size hint or
-// outgrew it after read bytes: it inflates the rest without keeping it, to
-// learn the size (refusing above max at no memory cost), then inflates data
-// again into a buffer of exactly that size. Memory is the output once; the
-// price, inflating twice, is paid only by inputs over maxTrustedHint or
-// whose trailer does not tell their size.
-func gunzipUnsized(data []byte, zr *gzip.Reader, read, max int64) ([]byte, error) {
-	n, err := io.Copy(io.Discard, io.LimitReader(zr, max+1-read))
-	if read+n > max {
-		return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "gzip input inflates to more than " + sizeString(max)}
+var (
+	errInflatedTooLarge = errors.New("inflates to more than the limit")
+	errTokenTooLong     = errors.New("token too long")
+)
+
+func (f *inflater) Read(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
 	}
+	switch {
+	case f.n > f.max:
+		f.err = errInflatedTooLarge
+	case f.dec != nil && f.n-f.dec.InputOffset() > f.pending:
+		f.err = errTokenTooLong
+	}
+	if f.err != nil {
+		return 0, f.err
+	}
+	// Never more than one byte past the limit, so that the excess is
+	// seen without inflating it.
+	if rest := f.max + 1 - f.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := f.r.Read(p)
+	f.n += int64(n)
 	if err != nil {
-		return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
+		f.err = err
 	}
-	if err := zr.Reset(bytes.NewReader(data)); err != nil {
-		return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
+	return n, err
+}
+
+// drain inflates the rest of the stream without keeping it, up to the
+// limit, and returns the error that decides over a decoding error: the
+// stream inflates to more than the limit, or it is broken. Inflating on
+// costs time, not memory, as inflating the whole input first would.
+func (f *inflater) drain() error {
+	if f.err == nil || f.err == errTokenTooLong {
+		if f.err == errTokenTooLong {
+			f.err = nil
+		}
+		n, err := io.Copy(io.Discard, io.LimitReader(f.r, f.max+1-f.n))
+		f.n += n
+		if f.n > f.max {
+			f.err = errInflatedTooLarge
+		} else if err != nil {
+			f.err = err
+		}
 	}
-	buf := make([]byte, read+n)
-	if _, err := io.ReadFull(zr, buf); err != nil {
-		return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
+	switch {
+	case f.err == errInflatedTooLarge:
+		return &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "gzip input inflates to more than " + sizeString(f.max)}
+	case f.err != nil && f.err != io.EOF:
+		return &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + f.err.Error()}
 	}
-	return buf, nil
+	return nil
 }
 
 // Domains returns the distinct policy domains of the report, in order of
