@@ -434,3 +434,46 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 	}
 	return fmt.Sprint(x) == fmt.Sprint(y)
 }
+
+// TestAPIReportTooLarge: a stored report whose JSON is over maxViewJSON is
+// not parsed again for a view (issue 14 §1: a view re-parsed any stored
+// body, 1.8 GB and a 358 MB response for a hostile one): the API and the
+// page show its record, say why the rest is omitted, and stay small.
+func TestAPIReportTooLarge(t *testing.T) {
+	cfg := loadConfig(t)
+	domain := cfg.DomainNames()[0]
+	var b strings.Builder
+	b.WriteString(`{"organization-name":"Big Sender","date-range":{"start-datetime":"2024-03-20T00:00:00Z","end-datetime":"2024-03-20T23:59:59Z"},"report-id":"big-1","policies":[{"policy":{"policy-type":"sts","policy-domain":"` + domain + `"},"summary":{"total-successful-session-count":1,"total-failure-session-count":40000},"failure-details":[`)
+	for i := range 40000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"result-type":"certificate-expired","sending-mta-ip":"2001:db8::%x","receiving-ip":"192.0.2.%d","receiving-mx-hostname":"mx%d.example.net","failed-session-count":1}`, i, i%250, i%7)
+	}
+	b.WriteString(`]}]}`)
+	big := []byte(b.String())
+	if len(big) <= maxViewJSON {
+		t.Fatalf("report of %d bytes, want over %d", len(big), maxViewJSON)
+	}
+	f := newFixture(t, fixtureOptions{noSample: true, extra: [][]byte{big}})
+	key := f.reports[len(f.reports)-1].key
+	resp, body := f.get(t, "/api/v1/reports/"+key)
+	var v ReportView
+	if err := json.Unmarshal(body, &v); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d: %v", resp.StatusCode, err)
+	}
+	if (v.Normalized != nil && string(v.Normalized) != "null") || v.NormalizedOmitted == "" || v.ParseError != "" || v.Report.Key != key {
+		t.Errorf("normalized %d bytes, omitted %q, parse error %q", len(v.Normalized), v.NormalizedOmitted, v.ParseError)
+	}
+	if len(body) > 64<<10 {
+		t.Errorf("response of %d bytes for a report of %d", len(body), len(big))
+	}
+	resp, body = f.get(t, "/reports/"+key)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `id="report-omitted"`) || len(body) > 64<<10 {
+		t.Errorf("page: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	// The raw body is still there as received.
+	if resp, raw := f.get(t, v.RawURL); resp.StatusCode != 200 || !bytes.Equal(raw, big) {
+		t.Errorf("raw: %d, %d bytes", resp.StatusCode, len(raw))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -343,8 +344,11 @@ type ReportView struct {
 	// when the stored body no longer parses (ParseError says why).
 	Normalized json.RawMessage `json:"normalized"`
 	ParseError string          `json:"parse_error,omitempty"`
-	RawURL     string          `json:"raw_url"`
-	parsed     *tlsrpt.Report
+	// NormalizedOmitted says why normalized is null for a report too
+	// large to show (maxViewJSON); the raw body is still at RawURL.
+	NormalizedOmitted string `json:"normalized_omitted,omitempty"`
+	RawURL            string `json:"raw_url"`
+	parsed            *tlsrpt.Report
 }
 
 // model computes what the pages and the API show from the store.
@@ -649,6 +653,22 @@ func (m *model) reports(ctx context.Context, f ReportFilter) (*ReportList, error
 	return l, nil
 }
 
+// maxViewJSON bounds what a view of one report parses again and sends: the
+// report's JSON (inflated) size. Parsing stays within the limits of
+// ingestion (tlsrpt.DefaultLimits, which every stored report passed) with a
+// smaller size: real reports are a few KB, and a larger one is shown by its
+// stored record and raw body, so a view costs bounded memory and its
+// response is bounded (the normalised JSON is at most the report's JSON
+// with strings escaped, here also cut at 2 × maxViewJSON).
+const maxViewJSON = 4 << 20
+
+// viewLimits are the limits a view parses a stored body with.
+func viewLimits() tlsrpt.Limits {
+	lim := tlsrpt.DefaultLimits()
+	lim.MaxDecompressed = maxViewJSON
+	return lim
+}
+
 // report reads one report, its record and its raw body parsed again.
 func (m *model) report(ctx context.Context, key string) (*ReportView, error) {
 	rec, err := m.st.Report(ctx, key)
@@ -661,14 +681,23 @@ func (m *model) report(ctx context.Context, key string) (*ReportView, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := tlsrpt.ParseReport(raw, tlsrpt.DefaultLimits())
-	if err != nil {
+	p, err := tlsrpt.ParseReport(raw, viewLimits())
+	omitted := fmt.Sprintf("the report's JSON is over %d MiB, too large to show here; download it as received", maxViewJSON>>20)
+	switch {
+	case errors.Is(err, tlsrpt.ErrTooLarge):
+		v.NormalizedOmitted = omitted
+		return v, nil
+	case err != nil:
 		v.ParseError = err.Error()
 		return v, nil
 	}
 	js, err := p.JSON()
-	if err != nil {
+	switch {
+	case err != nil:
 		v.ParseError = err.Error()
+		return v, nil
+	case len(js) > 2*maxViewJSON:
+		v.NormalizedOmitted = omitted
 		return v, nil
 	}
 	v.Normalized, v.parsed = js, p
