@@ -234,7 +234,7 @@ func generateArgs(s string) (string, int, error) {
 	kind, ns, _ := strings.Cut(s, " ")
 	n, err := strconv.Atoi(strings.TrimSpace(ns))
 	if _, ok := generators[kind]; !ok || err != nil || n <= 0 {
-		return "", 0, fmt.Errorf("generate %q: want KIND N, KIND one of gzip-bomb, gzip-bomb-json, oversized, deep, policies, details", s)
+		return "", 0, fmt.Errorf("generate %q: want KIND N, KIND one of gzip-bomb, gzip-bomb-json, oversized, deep, policies, details, policy-strings, mx-hosts, long-report-id", s)
 	}
 	return kind, n, nil
 }
@@ -290,6 +290,19 @@ var generators = map[string]func(n int) []byte{
 		b.WriteString("]}")
 		return []byte(b.String())
 	},
+	// A valid report about example.com whose report-id is n letters.
+	"long-report-id": func(n int) []byte {
+		return bytes.Replace(stringArray("policy-string", `"x",`, 1), []byte(`"report-id":"generated"`),
+			[]byte(`"report-id":"`+strings.Repeat("r", n)+`"`), 1)
+	},
+	// One policy whose policy-string array holds n empty strings.
+	"policy-strings": func(n int) []byte {
+		return stringArray("policy-string", `"",`, n)
+	},
+	// One policy whose mx-host array holds n times "a".
+	"mx-hosts": func(n int) []byte {
+		return stringArray("mx-host", `"a",`, n)
+	},
 	// One policy with n failure details.
 	"details": func(n int) []byte {
 		var b strings.Builder
@@ -304,6 +317,20 @@ var generators = map[string]func(n int) []byte{
 		b.WriteString("]}]}")
 		return []byte(b.String())
 	},
+}
+
+// stringArray is a report about example.com whose policy has field with n
+// times entry (which ends in a comma).
+func stringArray(field, entry string, n int) []byte {
+	var b bytes.Buffer
+	b.Grow(len(validPrefix) + n*len(entry) + 200)
+	b.WriteString(validPrefix)
+	b.WriteString(`{"policy":{"policy-type":"sts","policy-domain":"example.com","` + field + `":[`)
+	for range n {
+		b.WriteString(entry)
+	}
+	b.WriteString(`""]},"summary":{"total-successful-session-count":1,"total-failure-session-count":0}}]}`)
+	return b.Bytes()
 }
 
 func gzipBytes(b []byte, level int) []byte {

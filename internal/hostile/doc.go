@@ -7,7 +7,8 @@
 //     embedded store: each gets its expected status, nothing is stored but
 //     what the corpus says is stored (under escaped keys, inside the data
 //     directory), the server keeps serving, and its peak resident memory
-//     stays under serveMemoryBound.
+//     while it handles each request (printed per request) stays under
+//     serveMemoryBound.
 //   - TestLambda: the same requests as Lambda events against the tlsrpt
 //     and policy bootstraps under the Runtime Interface Emulator, the tlsrpt
 //     function storing into S3 and DynamoDB stand-ins (gofakes3, dynalite),
@@ -36,7 +37,9 @@
 //	# body: quoted             the body is a Go string literal (binary bytes)
 //	# generate: KIND N         the body is made at run time (see generate):
 //	                           gzip-bomb N, gzip-bomb-json N (N bytes inflated),
-//	                           oversized N, deep N, policies N, details N
+//	                           oversized N, deep N, policies N, details N,
+//	                           policy-strings N, mx-hosts N (N entries),
+//	                           long-report-id N (N bytes)
 //	# transform: OP…           applied to the body in order: gzip, truncate,
 //	                           double, garbage, bad-crc, bad-size
 //	# slow: 40ms 8             the body is sent 8 bytes every 40 ms

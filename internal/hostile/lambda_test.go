@@ -101,11 +101,20 @@ func TestLambda(t *testing.T) {
 	defer cancel()
 
 	ran := 0
+	// The tlsrpt function's process, once it runs (the emulator starts
+	// it on the first invocation).
+	tlsrptPid := 0
+	var peaks []casePeak
 	for _, c := range cases {
 		if c.LambdaSkip != "" {
 			continue
 		}
 		ran++
+		if tlsrptPid != 0 && !c.IsPolicy() {
+			if err := resetPeakRSS(tlsrptPid); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var got int
 		var err error
 		if c.IsPolicy() {
@@ -125,7 +134,21 @@ func TestLambda(t *testing.T) {
 		if err != nil || got != c.LambdaStatus() {
 			t.Errorf("%s: status %d, %v; want %d (%s)", c.Name, got, err, c.LambdaStatus(), c.Comment)
 		}
+		if c.IsPolicy() {
+			continue
+		}
+		if tlsrptPid == 0 {
+			if tlsrptPid, err = findProcess(tlsrptBin, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rss, err := peakRSS(tlsrptPid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peaks = append(peaks, casePeak{c.Name, got, rss})
 	}
+	checkPeaks(t, "tlsrpt function", peaks, tlsrptMemoryBound)
 	if ran < minCases {
 		t.Errorf("%d requests replayed on the functions, want at least %d", ran, minCases)
 	}
