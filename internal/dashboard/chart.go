@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"math"
 	"strings"
+
+	"github.com/ststack/ststack/internal/store"
 )
 
 // Server-side SVG charts: no script, no external library, no inline style
@@ -67,7 +69,7 @@ func barChart(id, title string, bars []bar) template.HTML {
 	for _, b := range bars {
 		var sum int64
 		for _, s := range b.segments {
-			sum += s.value
+			sum = store.AddSat(sum, s.value)
 		}
 		peak = max(peak, sum)
 	}
@@ -113,7 +115,7 @@ func barChart(id, title string, bars []bar) template.HTML {
 				y1 = y0 - minBarHeight
 			}
 			fmt.Fprintf(&b, `<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`, esc(s.class), x, y1, slot-gap, y0-y1)
-			base += s.value
+			base = store.AddSat(base, s.value)
 		}
 		b.WriteString(`</g>`)
 	}

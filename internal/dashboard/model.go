@@ -63,15 +63,23 @@ func (w *Window) add(f store.Fact) {
 		return
 	}
 	w.Reports++
-	w.Success += f.Success
-	w.Failure += f.Failure
+	w.Success = store.AddSat(w.Success, f.Success)
+	w.Failure = store.AddSat(w.Failure, f.Failure)
 }
 
 func (w *Window) finish() {
-	if n := w.Success + w.Failure; n > 0 {
-		r := float64(w.Failure) / float64(n)
-		w.FailureRate = &r
+	w.FailureRate = failureRate(w.Success, w.Failure)
+}
+
+// failureRate is failure/(success+failure), nil without sessions. The sum
+// is taken in float64: saturated counts (math.MaxInt64 each) would
+// overflow as int64.
+func failureRate(success, failure int64) *float64 {
+	if success <= 0 && failure <= 0 {
+		return nil
 	}
+	r := float64(failure) / (float64(success) + float64(failure))
+	return &r
 }
 
 // Check statuses: the worst severity among the latest check's findings.
@@ -509,8 +517,8 @@ func (m *model) overview(ctx context.Context) (*Overview, error) {
 	for _, s := range o.Domains {
 		for _, p := range []struct{ sum, w *Window }{{&o.Last7Days, &s.Last7Days}, {&o.Last30Days, &s.Last30Days}} {
 			p.sum.Reports += p.w.Reports
-			p.sum.Success += p.w.Success
-			p.sum.Failure += p.w.Failure
+			p.sum.Success = store.AddSat(p.sum.Success, p.w.Success)
+			p.sum.Failure = store.AddSat(p.sum.Failure, p.w.Failure)
 		}
 	}
 	o.Last7Days.finish()
@@ -560,8 +568,8 @@ func (m *model) domain(ctx context.Context, d config.Domain, r DayRange) (*Domai
 		dd.Totals.add(f)
 		if p := byDay[f.Day]; p != nil {
 			p.Reports++
-			p.Success += f.Success
-			p.Failure += f.Failure
+			p.Success = store.AddSat(p.Success, f.Success)
+			p.Failure = store.AddSat(p.Failure, f.Failure)
 		}
 	}
 	dd.Totals.finish()
@@ -618,8 +626,8 @@ func (m *model) reports(ctx context.Context, f ReportFilter) (*ReportList, error
 				types[fa.ReportKey] = map[tlsrpt.ResultType]bool{}
 			}
 			r.Domains = append(r.Domains, fa.Domain)
-			r.Success += fa.Success
-			r.Failure += fa.Failure
+			r.Success = store.AddSat(r.Success, fa.Success)
+			r.Failure = store.AddSat(r.Failure, fa.Failure)
 			for _, fc := range fa.Failures {
 				if fc.Count > 0 {
 					types[fa.ReportKey][fc.ResultType] = true

@@ -248,7 +248,12 @@ func sortRows(l []FailureCount) {
 	})
 }
 
-// addSat adds two non-negative counts, saturating instead of overflowing.
+// AddSat adds two non-negative session counts, saturating at
+// math.MaxInt64 instead of overflowing: the one sum of counts everywhere
+// (store, dashboard, checker), so that no total ever turns negative.
+func AddSat(a, b int64) int64 { return addSat(a, b) }
+
+// addSat is AddSat.
 func addSat(a, b int64) int64 {
 	if b > 0 && a > math.MaxInt64-b {
 		return math.MaxInt64
