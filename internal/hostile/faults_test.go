@@ -94,7 +94,8 @@ func checkStoredOnce(t *testing.T, env *awstest.Env, st *awsstore.Store, body []
 
 // TestFaults injects store failures into every S3 and DynamoDB call an
 // ingestion makes — the read of the report record, the raw body's
-// PutObject, each fact's PutItem, the record's PutItem — of every kind
+// PutObject, the claim's and each fact's PutItem, the record's completing
+// UpdateItem — of every kind
 // (server errors, throttling, timeouts, answers lost after the write), on
 // the AWS store over dynalite and gofakes3, through the report endpoint.
 // A fault the SDK's retries absorb (one failed attempt of three) is
@@ -112,10 +113,11 @@ func TestFaults(t *testing.T) {
 		after int // attempts of op that pass before the fault
 	}{
 		{"read of the record", "GetItem", 0},
+		{"claim of the identity", "PutItem", 0},
 		{"raw body", "PutObject", 0},
-		{"first fact", "PutItem", 0},
-		{"second fact", "PutItem", 1},
-		{"record", "PutItem", 2},
+		{"first fact", "PutItem", 1},
+		{"second fact", "PutItem", 2},
+		{"record", "UpdateItem", 0},
 	}
 	kinds := []awstest.Kind{awstest.ServerError, awstest.Throttle, awstest.Timeout, awstest.LostResponse}
 	n := 0

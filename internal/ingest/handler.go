@@ -47,6 +47,9 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	status, reason, res, err := h.serve(w, r)
+	if status < 300 && len(res.Conflicts) > 0 {
+		reason = "conflicting"
+	}
 	h.answer(w, status, reason)
 	attrs := []any{"status", status, "remote", r.RemoteAddr, "bytes", r.ContentLength,
 		"duration", time.Since(start).Round(time.Microsecond).String()}
@@ -56,11 +59,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if res.Report != nil && len(res.Report.Quirks) > 0 {
 		attrs = append(attrs, "quirks", len(res.Report.Quirks))
 	}
+	if len(res.Conflicts) > 0 {
+		attrs = append(attrs, "conflicts", res.Conflicts)
+	}
 	switch {
 	case status >= 500:
 		h.in.log.ErrorContext(r.Context(), "tlsrpt: not stored", append(attrs, "error", err.Error())...)
 	case status >= 400:
 		h.in.log.WarnContext(r.Context(), "tlsrpt: refused", append(attrs, "reason", reason)...)
+	case len(res.Conflicts) > 0:
+		// Another body claims the same identity: one of them may be
+		// forged (docs/reports.md, "Identity and conflicts").
+		h.in.log.WarnContext(r.Context(), "tlsrpt: accepted, conflicting", attrs...)
 	default:
 		h.in.log.InfoContext(r.Context(), "tlsrpt: accepted", attrs...)
 	}
@@ -156,6 +166,8 @@ func reasonOf(err error) string {
 // answer writes a plain-text answer: the reason for 4xx, a word otherwise.
 func (h *handler) answer(w http.ResponseWriter, status int, reason string) {
 	switch {
+	case status == http.StatusCreated && reason == "conflicting":
+		reason = "stored beside another report with the same organization-name and report-id"
 	case status == http.StatusCreated:
 		reason = "stored"
 	case status == http.StatusOK:

@@ -43,16 +43,18 @@ const (
 	DefaultStoreTimeout = 20 * time.Second
 )
 
-// Store is what ingest needs of a report store: SaveReport stores e, raw
-// body first, then facts, then the report record, and reports whether this
-// call completed the report (false: it was already complete, nothing was
-// written). An error means the report is not yet complete; what was
-// written stays and a later SaveReport of the same report completes it.
-// Concurrent calls for one report must be safe, exactly one returning true.
-// Implementations: awsstore.Store and embedded.Store (package store has the
-// full contract).
+// Store is what ingest needs of a report store: SaveReport stores e and
+// says whether this call completed its storage (Saved.Created; false: the
+// same content was stored already, nothing was written), under which key,
+// and which other bodies of the same identity it conflicts with (a body
+// whose content differs from the one stored first is kept beside it under
+// a variant key, never dropped). An error means the report is not yet
+// complete; what was written stays and a later SaveReport of the same
+// report completes it. Concurrent calls must be safe, exactly one per
+// content reporting Created. Implementations: awsstore.Store and
+// embedded.Store (package store has the full contract).
 type Store interface {
-	SaveReport(ctx context.Context, e store.Entry) (created bool, err error)
+	SaveReport(ctx context.Context, e store.Entry) (store.Saved, error)
 }
 
 // Errors of Ingest, besides the tlsrpt ones (tlsrpt.ErrTooLarge,
@@ -130,10 +132,15 @@ func New(st Store, o Options) (*Ingester, error) {
 // Result says what Ingest did with a report.
 type Result struct {
 	// Created is true when this call completed the report's storage, false
-	// when it was already stored (nothing changed).
+	// when the same content was already stored (nothing changed).
 	Created bool
-	// Key is the report's identity key (store.Report.Key).
+	// Key is the key the report is stored under (store.Report.Key): its
+	// identity key, or a variant key when another body with other content
+	// holds the identity (store.VariantKey).
 	Key string
+	// Conflicts are the keys of the other bodies stored for the same
+	// identity; none when the report is the only one.
+	Conflicts []string
 	// Report is the parsed report.
 	Report *tlsrpt.Report
 	// Domains are the served domains facts were stored for.
@@ -184,11 +191,11 @@ func (in *Ingester) IngestReport(ctx context.Context, rep *tlsrpt.Report, data [
 	}
 	ctx, cancel := context.WithTimeout(ctx, in.storeTimeout)
 	defer cancel()
-	created, err := in.store.SaveReport(ctx, e)
+	saved, err := in.store.SaveReport(ctx, e)
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrStore, err)
 	}
-	res.Created = created
+	res.Created, res.Key, res.Conflicts = saved.Created, saved.Key, saved.Conflicts
 	return res, nil
 }
 

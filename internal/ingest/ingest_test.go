@@ -440,8 +440,8 @@ func TestConcurrentDuplicates(t *testing.T) {
 // the client.
 type failingStore struct{}
 
-func (failingStore) SaveReport(context.Context, store.Entry) (bool, error) {
-	return false, errors.New("dial tcp 10.1.2.3:443: secret internal detail")
+func (failingStore) SaveReport(context.Context, store.Entry) (store.Saved, error) {
+	return store.Saved{}, errors.New("dial tcp 10.1.2.3:443: secret internal detail")
 }
 
 func TestStoreFailure(t *testing.T) {
@@ -472,12 +472,14 @@ func TestAWSFaults(t *testing.T) {
 		after int
 		kind  awstest.Kind
 	}{
+		{"claim fails", "PutItem", 0, awstest.ServerError},
+		{"claim written, answer lost", "PutItem", 0, awstest.LostResponse},
 		{"S3 fails", "PutObject", 0, awstest.ServerError},
 		{"S3 throttles", "PutObject", 0, awstest.Throttle},
-		{"DynamoDB fails after S3", "PutItem", 0, awstest.ServerError},
-		{"DynamoDB throttles after S3", "PutItem", 0, awstest.Throttle},
-		{"record fails after the facts", "PutItem", 1, awstest.Timeout},
-		{"record written, answer lost", "PutItem", 1, awstest.LostResponse},
+		{"DynamoDB fails after S3", "PutItem", 1, awstest.ServerError},
+		{"DynamoDB throttles after S3", "PutItem", 1, awstest.Throttle},
+		{"completion fails after the facts", "UpdateItem", 0, awstest.Timeout},
+		{"completion written, answer lost", "UpdateItem", 0, awstest.LostResponse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -491,8 +493,8 @@ func TestAWSFaults(t *testing.T) {
 			}
 			env.Faults.Reset()
 			want := http.StatusCreated
-			if tc.kind == awstest.LostResponse {
-				want = http.StatusOK // the record did get written
+			if tc.op == "UpdateItem" && tc.kind == awstest.LostResponse {
+				want = http.StatusOK // the record did get completed
 			}
 			if a := post(h, body); a.status != want {
 				t.Fatalf("retry: %d %q, want %d", a.status, a.body, want)

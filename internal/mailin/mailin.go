@@ -68,6 +68,9 @@ type Outcome struct {
 	// Provenance is store.ProvenanceEmailAligned or
 	// store.ProvenanceEmailUnaligned once the report was parsed.
 	Provenance string
+	// Conflicts are the keys of other stored bodies with the report's
+	// identity and other content (ingest.Result.Conflicts).
+	Conflicts []string
 	// MessageID, From and Submitter are from the message's header
 	// (Submitter: TLS-Report-Submitter), for logs; bounded.
 	MessageID, From, Submitter string
@@ -192,9 +195,15 @@ func (p *Processor) Process(ctx context.Context, msg []byte) (Outcome, error) {
 	if out.Provenance != "" {
 		attrs = append(attrs, "provenance", out.Provenance)
 	}
+	if len(out.Conflicts) > 0 {
+		attrs = append(attrs, "conflicts", out.Conflicts)
+	}
 	switch {
 	case err != nil:
 		p.log.ErrorContext(ctx, "mailin: not processed, to be retried", append(attrs, "error", err.Error())...)
+	case (out.Kind == KindStored || out.Kind == KindDuplicate) && len(out.Conflicts) > 0:
+		// Another body claims the same identity: one of them may be forged.
+		p.log.WarnContext(ctx, "mailin: "+string(out.Kind)+", conflicting", attrs...)
 	case out.Kind == KindStored || out.Kind == KindDuplicate:
 		p.log.InfoContext(ctx, "mailin: "+string(out.Kind), attrs...)
 	default:
@@ -263,7 +272,7 @@ func (p *Processor) process(ctx context.Context, msg []byte) (Outcome, error) {
 	}
 	res, err := in.IngestReport(ctx, rep, data, ingest.Source{Channel: ingest.ChannelEmail,
 		Provenance: out.Provenance, DKIM: &verdict})
-	out.Key, out.Domains = res.Key, res.Domains
+	out.Key, out.Domains, out.Conflicts = res.Key, res.Domains, res.Conflicts
 	switch {
 	case err == nil && res.Created:
 		out.Kind = KindStored

@@ -208,9 +208,9 @@ func TestProcess(t *testing.T) {
 // failingStore fails every save, as a store that cannot be reached.
 type failingStore struct{ calls int }
 
-func (f *failingStore) SaveReport(context.Context, store.Entry) (bool, error) {
+func (f *failingStore) SaveReport(context.Context, store.Entry) (store.Saved, error) {
 	f.calls++
-	return false, errors.New("connection refused")
+	return store.Saved{}, errors.New("connection refused")
 }
 
 // TestTemporary: a store failure and an unreachable DKIM key of the

@@ -22,18 +22,24 @@
 //
 // # The SaveReport contract (both stores)
 //
-// SaveReport(ctx, e Entry) (created bool, err error), with e from NewEntry:
+// SaveReport(ctx, e Entry) (Saved, error), with e from NewEntry. A report's
+// identity (organisation + report-id) is claimed by the first body stored
+// for it, its content by Digest (the canonical form of the parsed report):
 //
-//  1. If the report record (Report, keyed by e.Report.Key) exists, the
-//     report is complete: return created=false and write nothing.
-//  2. Write the raw body under RawKey(key) only if absent: the first body
-//     stored for an identity is kept.
-//  3. Write every fact (overwriting: the same report gives the same facts).
-//  4. Write the report record only if absent; created reports whether this
-//     call wrote it.
+//  1. No record under e.Report.Key: store raw body (only if absent), facts
+//     and record; Created.
+//  2. A record with e's digest: the same report (re-sent, in another form,
+//     by the other channel): write nothing (or complete an unfinished
+//     save of it); not Created.
+//  3. A record with another digest: a conflicting body. It is stored in
+//     full under VariantKey(key, digest) (by 1 and 2), the first record
+//     lists it in Conflicts, and every fact of either body reads with
+//     Conflict set. Nothing is dropped.
 //
-// The record is written last, so its presence means raw body and facts are
-// durable. An error at any step leaves what is already written in place and
-// the next SaveReport of the report completes it. Concurrent calls for one
-// report are safe: exactly one returns created=true.
+// The facts under a key are only ever written by a writer of the digest
+// that claimed it, so after any interleaving of saves the facts equal
+// exactly the reports the records describe (storetest ConcurrentBodies).
+// An error at any step leaves what is already written in place and the
+// next SaveReport of the report completes it. Concurrent calls for one
+// content are safe: exactly one returns Created.
 package store

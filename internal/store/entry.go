@@ -55,6 +55,7 @@ func NewEntry(r *tlsrpt.Report, raw []byte, serves func(domain string) bool, cha
 			Channel:          channel,
 			ContentType:      ContentTypeJSON,
 			Size:             int64(len(raw)),
+			Digest:           Digest(r),
 		},
 		Raw: raw,
 	}

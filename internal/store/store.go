@@ -59,6 +59,13 @@ type Report struct {
 	// ProvenanceHTTPS, ProvenanceEmailAligned, ProvenanceEmailUnaligned
 	// ("" in records stored before it was recorded; see ProvenanceOf).
 	Provenance string `json:"provenance"`
+	// Digest is the content identity of the report (Digest; "" in records
+	// stored before it was recorded).
+	Digest string `json:"digest,omitempty"`
+	// Conflicts are the keys of the other bodies stored for the same
+	// identity with other content, sorted: on the body stored first every
+	// variant, on a variant the identity key (see Saved).
+	Conflicts []string `json:"conflicts,omitempty"`
 }
 
 // Provenances of a stored report (Report.Provenance, Fact.Provenance):
@@ -144,6 +151,10 @@ type Fact struct {
 	// Provenance is the report's (Report.Provenance; "" for facts stored
 	// before it was recorded).
 	Provenance string `json:"provenance,omitempty"`
+	// Conflict is true when the fact's report is one of several bodies
+	// stored for one identity (Report.Conflicts): until resolved, sums
+	// leave it out by default.
+	Conflict bool `json:"conflict,omitempty"`
 }
 
 // PolicyTotals are the session counts of one policy type.

@@ -114,7 +114,7 @@ func TestNewEntry(t *testing.T) {
 			ContactInfo: "tls@mail.ru", Start: start, End: start.Add(24 * time.Hour),
 			Domains: []string{"example.com"}, Success: 15, Failure: 7,
 			ReceivedAt: received.UTC(), Channel: "https", ContentType: ContentTypeJSON, Size: int64(len(raw)),
-			Quirks: []string{"date-time without a zone"},
+			Quirks: []string{"date-time without a zone"}, Digest: Digest(r),
 		},
 		Raw: raw,
 		Facts: []Fact{{
@@ -281,5 +281,40 @@ func BenchmarkNewEntry(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		NewEntry(r, raw, nil, "https", start)
+	}
+}
+
+// TestDigest: one report has one digest whatever its form; another
+// content another.
+func TestDigest(t *testing.T) {
+	r := report()
+	js, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := DigestOfRaw(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d != Digest(r) || len(d) != 64 {
+		t.Errorf("DigestOfRaw(JSON) = %s, Digest = %s", d, Digest(r))
+	}
+	r2 := report()
+	r2.Policies[0].Success++
+	if Digest(r2) == Digest(r) {
+		t.Error("two contents share a digest")
+	}
+}
+
+func TestVariantKey(t *testing.T) {
+	for _, key := range []string{"google_20inc.1", strings.Repeat("x", 160) + "!0123456789abcdef0123456789abcdef",
+		strings.Repeat("x", 160) + "!!0123456789abcdef0123456789abcdef"} {
+		v := VariantKey(key, strings.Repeat("ab", 32))
+		if err := ValidKey(v); err != nil {
+			t.Errorf("VariantKey(%s) = %s: %v", key, v, err)
+		}
+		if IdentityKeyOf(v) != key || IdentityKeyOf(key) != key {
+			t.Errorf("IdentityKeyOf(%s) = %s, IdentityKeyOf(%s) = %s", v, IdentityKeyOf(v), key, IdentityKeyOf(key))
+		}
 	}
 }

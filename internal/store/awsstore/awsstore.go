@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -69,6 +70,7 @@ type S3API interface {
 type DynamoDBAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
@@ -108,12 +110,13 @@ func FromEnv(ctx context.Context) (*Store, error) {
 
 // Key prefixes of the table design.
 const (
-	pkDomain  = "DOMAIN#"
-	pkReport  = "REPORT#"
-	skReport  = "REPORT"
-	skFact    = "FACT#"
-	skCheck   = "CHECK#"
-	skFactEnd = "~" // above every byte of a day or report key
+	pkDomain   = "DOMAIN#"
+	pkReport   = "REPORT#"
+	skReport   = "REPORT"
+	skFact     = "FACT#"
+	skCheck    = "CHECK#"
+	skConflict = "CONFLICT#"
+	skFactEnd  = "~" // above every byte of a day or report key
 )
 
 // maxRawSize bounds a raw body read back from S3.
@@ -123,37 +126,111 @@ const maxRawSize = 128 << 20
 const factWorkers = 8
 
 // SaveReport stores e following the contract of package store.
-func (s *Store) SaveReport(ctx context.Context, e store.Entry) (bool, error) {
+func (s *Store) SaveReport(ctx context.Context, e store.Entry) (store.Saved, error) {
 	return s.saveReport(ctx, e, factWorkers)
 }
 
+// statePending is the attribute "state" of a report item that is claimed
+// but not complete: its raw body and facts may still be missing. A
+// complete item has no "state" (nor had any item stored before claims).
+const statePending = "pending"
+
+// record is a report item as read back.
+type record struct {
+	store.Report
+	pending bool
+}
+
 // saveReport is SaveReport writing at most workers facts at a time.
-func (s *Store) saveReport(ctx context.Context, e store.Entry, workers int) (bool, error) {
+//
+// Without transactions (dynalite has none, and they would not cover S3)
+// the order of writes keeps the facts equal to the records under any
+// interleaving:
+//
+//  1. claim the identity: put the report item with state "pending" and
+//     the content's digest, only if absent. Only a writer of that digest
+//     ever writes facts under the identity key;
+//  2. whoever holds a pending claim of its own digest writes the raw body
+//     (if absent) and the facts, then completes the item (removes "state",
+//     on condition it is pending with that digest): exactly one writer
+//     sees created;
+//  3. a writer of another digest first adds its variant key to the item's
+//     conflicts and puts a conflict marker in every domain's partition
+//     (so that no fact of either body is ever read unflagged once both
+//     exist), then stores its body under the variant key by 1 and 2.
+func (s *Store) saveReport(ctx context.Context, e store.Entry, workers int) (store.Saved, error) {
 	if err := e.Check(); err != nil {
-		return false, err
+		return store.Saved{}, err
 	}
 	key := e.Report.Key
+	first, found, err := s.record(ctx, key)
+	if err != nil {
+		return store.Saved{}, err
+	}
+	if !found {
+		claimed, err := s.claim(ctx, e.Report)
+		if err != nil {
+			return store.Saved{}, err
+		}
+		if claimed {
+			return s.complete(ctx, e, workers)
+		}
+		if first, found, err = s.record(ctx, key); err != nil {
+			return store.Saved{}, err
+		}
+		if !found {
+			return store.Saved{}, fmt.Errorf("awsstore: report %s: claimed by another writer, then gone", key)
+		}
+	}
+	digest := first.Digest
+	if digest == "" { // stored before digests were recorded
+		if digest, err = s.legacyDigest(ctx, key); err != nil {
+			return store.Saved{}, err
+		}
+	}
+	if digest == e.Report.Digest {
+		if first.pending {
+			return s.complete(ctx, e, workers)
+		}
+		return store.Saved{Key: key, Conflicts: first.Conflicts}, nil
+	}
+	if store.IdentityKeyOf(key) != key {
+		return store.Saved{}, fmt.Errorf("awsstore: variant %s holds another digest", key)
+	}
+	// Another body holds the identity: keep this one beside it.
+	ve := e.Variant()
+	if err := s.markConflict(ctx, first.Report, digest, ve); err != nil {
+		return store.Saved{}, err
+	}
+	return s.saveReport(ctx, ve, workers)
+}
+
+// record reads the report item of key.
+func (s *Store) record(ctx context.Context, key string) (record, bool, error) {
 	out, err := s.ddb.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:            &s.table,
-		Key:                  reportKey(key),
-		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String("pk"),
+		TableName: &s.table, Key: reportKey(key), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return false, fmt.Errorf("awsstore: read report %s: %w", key, err)
+		return record{}, false, fmt.Errorf("awsstore: read report %s: %w", key, err)
 	}
-	if out.Item != nil {
-		return false, nil
+	if out.Item == nil {
+		return record{}, false, nil
 	}
-	if err := s.putRaw(ctx, key, e.Raw, e.Report.ContentType); err != nil {
-		return false, err
+	r, err := reportFromItem(out.Item)
+	if err != nil {
+		return record{}, false, fmt.Errorf("awsstore: %w", err)
 	}
-	if err := s.putFacts(ctx, e.Facts, workers); err != nil {
-		return false, err
-	}
-	_, err = s.ddb.PutItem(ctx, &dynamodb.PutItemInput{
+	return record{Report: r, pending: getS(out.Item, "state") == statePending}, true, nil
+}
+
+// claim puts the pending report item of r unless an item is there; false
+// when one was.
+func (s *Store) claim(ctx context.Context, r store.Report) (bool, error) {
+	it := reportItem(r)
+	it["state"] = str(statePending)
+	_, err := s.ddb.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           &s.table,
-		Item:                reportItem(e.Report),
+		Item:                it,
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
 	var ccf *types.ConditionalCheckFailedException
@@ -161,9 +238,97 @@ func (s *Store) saveReport(ctx context.Context, e store.Entry, workers int) (boo
 	case errors.As(err, &ccf):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("awsstore: write report %s: %w", key, err)
+		return false, fmt.Errorf("awsstore: claim report %s: %w", r.Key, err)
 	}
 	return true, nil
+}
+
+// complete writes the raw body and facts of e, whose pending claim is its
+// own, and then completes the claim.
+func (s *Store) complete(ctx context.Context, e store.Entry, workers int) (store.Saved, error) {
+	key := e.Report.Key
+	if err := s.putRaw(ctx, key, e.Raw, e.Report.ContentType); err != nil {
+		return store.Saved{}, err
+	}
+	if err := s.putFacts(ctx, e.Facts, workers); err != nil {
+		return store.Saved{}, err
+	}
+	_, err := s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.table,
+		Key:                      reportKey(key),
+		UpdateExpression:         aws.String("REMOVE #state"),
+		ConditionExpression:      aws.String("#state = :pending AND digest = :digest"),
+		ExpressionAttributeNames: map[string]string{"#state": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pending": str(statePending), ":digest": str(e.Report.Digest),
+		},
+	})
+	saved := store.Saved{Key: key, Conflicts: e.Report.Conflicts}
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return saved, nil // completed by a concurrent writer of the same body
+	case err != nil:
+		return store.Saved{}, fmt.Errorf("awsstore: complete report %s: %w", key, err)
+	}
+	saved.Created = true
+	return saved, nil
+}
+
+// markConflict records that variant ve conflicts with first, the body
+// stored first for the identity (whose digest is digest): ve's key is
+// added to first's conflicts (a string set, so concurrent additions all
+// stay), first's digest is filled in if it had none, and a conflict
+// marker is put in the partition of every domain of either body, which
+// flags their facts when read (Facts).
+func (s *Store) markConflict(ctx context.Context, first store.Report, digest string, ve store.Entry) error {
+	_, err := s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           &s.table,
+		Key:                 reportKey(first.Key),
+		UpdateExpression:    aws.String("ADD conflicts :v SET digest = if_not_exists(digest, :d)"),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":v": &types.AttributeValueMemberSS{Value: []string{ve.Report.Key}},
+			":d": str(digest),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("awsstore: mark conflict of %s: %w", first.Key, err)
+	}
+	domains := slices.Clone(first.Domains)
+	for _, f := range ve.Facts {
+		domains = append(domains, f.Domain)
+	}
+	slices.Sort(domains)
+	for _, d := range slices.Compact(domains) {
+		_, err := s.ddb.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: &s.table,
+			Item: map[string]types.AttributeValue{
+				"pk": str(pkDomain + d), "sk": str(skConflict + first.Key), "report_key": str(first.Key),
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("awsstore: mark conflict of %s in %s: %w", first.Key, d, err)
+		}
+	}
+	return nil
+}
+
+// legacyDigest is the digest of the raw body stored for key; "" (matching
+// no body) when it is missing or no longer parses.
+func (s *Store) legacyDigest(ctx context.Context, key string) (string, error) {
+	raw, err := s.Raw(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	d, err := store.DigestOfRaw(raw)
+	if err != nil {
+		return "", nil
+	}
+	return d, nil
 }
 
 // putRaw writes the raw body unless an object is there already.
@@ -270,7 +435,8 @@ func (s *Store) Report(ctx context.Context, key string) (store.Report, error) {
 	if err != nil {
 		return store.Report{}, fmt.Errorf("awsstore: read report %s: %w", key, err)
 	}
-	if out.Item == nil {
+	if out.Item == nil || getS(out.Item, "state") == statePending {
+		// A pending claim is not a stored report (yet).
 		return store.Report{}, fmt.Errorf("%w: report %s", store.ErrNotFound, key)
 	}
 	return reportFromItem(out.Item)
@@ -307,8 +473,23 @@ func (s *Store) Facts(ctx context.Context, domain string, from, to store.Day) ([
 	if from > to {
 		return nil, nil
 	}
-	var facts []store.Fact
+	conflicts := map[string]bool{}
 	err := s.query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :conflict)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(pkDomain + domain), ":conflict": str(skConflict),
+		},
+		ConsistentRead: aws.Bool(true),
+	}, func(item map[string]types.AttributeValue) error {
+		conflicts[getS(item, "report_key")] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("awsstore: conflicts of %s: %w", domain, err)
+	}
+	var facts []store.Fact
+	err = s.query(ctx, &dynamodb.QueryInput{
 		TableName:              &s.table,
 		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :from AND :to"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -322,6 +503,7 @@ func (s *Store) Facts(ctx context.Context, domain string, from, to store.Day) ([
 		if err != nil {
 			return err
 		}
+		f.Conflict = f.Conflict || conflicts[store.IdentityKeyOf(f.ReportKey)]
 		facts = append(facts, f)
 		return nil
 	})

@@ -40,15 +40,17 @@ func TestFaults(t *testing.T) {
 		raw, factsA, factsB bool
 	}{
 		{"read of the record fails", "GetItem", awstest.ServerError, 0, false, false, false},
+		{"claim fails", "PutItem", awstest.ServerError, 0, false, false, false},
+		{"claim written, answer lost", "PutItem", awstest.LostResponse, 0, false, false, false},
 		{"raw body throttled", "PutObject", awstest.Throttle, 0, false, false, false},
 		{"raw body 500", "PutObject", awstest.ServerError, 0, false, false, false},
 		{"raw body times out", "PutObject", awstest.Timeout, 0, false, false, false},
 		{"raw body written, answer lost", "PutObject", awstest.LostResponse, 0, true, false, false},
-		{"facts fail after the raw body", "PutItem", awstest.ServerError, 0, true, false, false},
-		{"facts throttled", "PutItem", awstest.Throttle, 0, true, false, false},
-		{"second fact fails", "PutItem", awstest.ServerError, 1, true, true, false},
-		{"record fails after raw body and facts", "PutItem", awstest.ServerError, 2, true, true, true},
-		{"record times out", "PutItem", awstest.Timeout, 2, true, true, true},
+		{"facts fail after the raw body", "PutItem", awstest.ServerError, 1, true, false, false},
+		{"facts throttled", "PutItem", awstest.Throttle, 1, true, false, false},
+		{"second fact fails", "PutItem", awstest.ServerError, 2, true, true, false},
+		{"completion fails after raw body and facts", "UpdateItem", awstest.ServerError, 0, true, true, true},
+		{"completion times out", "UpdateItem", awstest.Timeout, 0, true, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,9 +58,9 @@ func TestFaults(t *testing.T) {
 			s, env := newStore(t)
 			e := storetest.Entry(t, storetest.Report("Org", "faulty", "2024-03-02", 7, []string{"a.example", "b.example"}))
 			env.Faults.Fail(tc.op, tc.after, -1, tc.kind)
-			created, err := saveSerial(ctx, s, e)
-			if err == nil || created {
-				t.Fatalf("SaveReport with %s failing = %v, %v; want an error", tc.op, created, err)
+			saved, err := saveSerial(ctx, s, e)
+			if err == nil || saved.Created {
+				t.Fatalf("SaveReport with %s failing = %+v, %v; want an error", tc.op, saved, err)
 			}
 			env.Faults.Reset()
 			if _, err := s.Report(ctx, e.Report.Key); !errors.Is(err, store.ErrNotFound) {
@@ -80,9 +82,9 @@ func TestFaults(t *testing.T) {
 			}
 
 			// The retry completes the report, once.
-			created, err = s.SaveReport(ctx, e)
-			if err != nil || !created {
-				t.Fatalf("retry: SaveReport = %v, %v; want created", created, err)
+			saved, err = s.SaveReport(ctx, e)
+			if err != nil || !saved.Created {
+				t.Fatalf("retry: SaveReport = %+v, %v; want created", saved, err)
 			}
 			rep, err := s.Report(ctx, e.Report.Key)
 			if err != nil || rep.Key != e.Report.Key {
@@ -98,8 +100,8 @@ func TestFaults(t *testing.T) {
 					t.Errorf("Facts(%s) after the retry: %v, %v", d, f, err)
 				}
 			}
-			if created, err := s.SaveReport(ctx, e); created || err != nil {
-				t.Errorf("third SaveReport = %v, %v; want known", created, err)
+			if saved, err := s.SaveReport(ctx, e); saved.Created || err != nil {
+				t.Errorf("third SaveReport = %+v, %v; want known", saved, err)
 			}
 		})
 	}
@@ -107,23 +109,23 @@ func TestFaults(t *testing.T) {
 
 // saveSerial is SaveReport with facts written one at a time, in order, so
 // that "the Nth PutItem" names a definite write.
-func saveSerial(ctx context.Context, s *Store, e store.Entry) (bool, error) {
+func saveSerial(ctx context.Context, s *Store, e store.Entry) (store.Saved, error) {
 	return s.saveReport(ctx, e, 1)
 }
 
-// TestRecordWrittenAnswerLost: the report record's PutItem reached the
-// table but its answer was lost; the retry finds the report complete.
+// TestRecordWrittenAnswerLost: the completion of the report record reached
+// the table but its answer was lost; the retry finds the report complete.
 func TestRecordWrittenAnswerLost(t *testing.T) {
 	ctx := context.Background()
 	s, env := newStore(t)
 	e := storetest.Entry(t, storetest.Report("Org", "lost", "2024-03-02", 7, []string{"a.example"}))
-	env.Faults.Fail("PutItem", 1, -1, awstest.LostResponse)
+	env.Faults.Fail("UpdateItem", 0, -1, awstest.LostResponse)
 	if _, err := s.SaveReport(ctx, e); err == nil {
 		t.Fatal("SaveReport with the record's answer lost succeeded")
 	}
 	env.Faults.Reset()
-	if created, err := s.SaveReport(ctx, e); created || err != nil {
-		t.Fatalf("retry = %v, %v; want known (the record was written)", created, err)
+	if saved, err := s.SaveReport(ctx, e); saved.Created || err != nil {
+		t.Fatalf("retry = %+v, %v; want known (the record was written)", saved, err)
 	}
 	if _, err := s.Report(ctx, e.Report.Key); err != nil {
 		t.Fatal(err)
@@ -139,10 +141,10 @@ func TestKnownReportWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Faults.Reset()
-	if created, err := s.SaveReport(ctx, e); created || err != nil {
-		t.Fatalf("SaveReport = %v, %v", created, err)
+	if saved, err := s.SaveReport(ctx, e); saved.Created || err != nil {
+		t.Fatalf("SaveReport = %+v, %v", saved, err)
 	}
-	for _, op := range []string{"PutObject", "PutItem"} {
+	for _, op := range []string{"PutObject", "PutItem", "UpdateItem"} {
 		if n := env.Faults.Calls(op); n != 0 {
 			t.Errorf("%s called %d times for a known report", op, n)
 		}

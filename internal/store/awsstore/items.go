@@ -3,6 +3,7 @@ package awsstore
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -44,6 +45,9 @@ func factItem(f store.Fact) (map[string]types.AttributeValue, error) {
 	if f.Provenance != "" {
 		it["provenance"] = str(f.Provenance)
 	}
+	if f.Conflict {
+		it["conflict"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
 	return it, nil
 }
 
@@ -63,6 +67,9 @@ func factFromItem(it map[string]types.AttributeValue) (store.Fact, error) {
 		MXHosts:          d.list("mx_hosts"),
 		Folded:           d.bool("folded"),
 		Provenance:       d.optS("provenance"),
+	}
+	if _, ok := it["conflict"]; ok {
+		f.Conflict = d.bool("conflict")
 	}
 	d.json("policies", &f.Policies)
 	d.json("failures", &f.Failures)
@@ -92,8 +99,12 @@ func reportItem(r store.Report) map[string]types.AttributeValue {
 		"quirks":            strList(r.Quirks),
 		"raw_key":           str(store.RawKey(r.Key)),
 		"provenance":        str(r.Provenance),
+		"digest":            str(r.Digest),
 	} {
 		it[k] = v
+	}
+	if len(r.Conflicts) > 0 {
+		it["conflicts"] = &types.AttributeValueMemberSS{Value: r.Conflicts}
 	}
 	if r.DKIM != nil {
 		it["dkim_result"] = str(r.DKIM.Result)
@@ -122,6 +133,10 @@ func reportFromItem(it map[string]types.AttributeValue) (store.Report, error) {
 		Size:             d.n("size"),
 		Quirks:           d.list("quirks"),
 		Provenance:       d.optS("provenance"), // absent in items stored before it was recorded
+		Digest:           d.optS("digest"),     // likewise
+	}
+	if v, ok := it["conflicts"].(*types.AttributeValueMemberSS); ok {
+		r.Conflicts = slices.Sorted(slices.Values(v.Value))
 	}
 	if _, ok := it["dkim_result"]; ok { // e-mailed reports only
 		r.DKIM = &store.DKIM{Result: d.s("dkim_result"), Domain: d.s("dkim_domain"), Reason: d.s("dkim_reason")}

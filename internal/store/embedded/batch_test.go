@@ -36,7 +36,7 @@ func TestConcurrentSavesBatched(t *testing.T) {
 					t.Errorf("report %d, save %d: %v", i, round, err)
 					return
 				}
-				if c {
+				if c.Created {
 					mu.Lock()
 					created[i]++
 					mu.Unlock()

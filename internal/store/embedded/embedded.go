@@ -115,65 +115,74 @@ func (s *Store) Close() error { return s.db.Close() }
 // Dir returns the data directory.
 func (s *Store) Dir() string { return s.dir }
 
-// SaveReport stores e following the contract of package store.
-func (s *Store) SaveReport(ctx context.Context, e store.Entry) (bool, error) {
+// SaveReport stores e following the contract of package store. Everything
+// happens in one bbolt transaction (writers are serialised), so the
+// record, the facts and the conflicts of an identity always agree.
+func (s *Store) SaveReport(ctx context.Context, e store.Entry) (store.Saved, error) {
 	if err := e.Check(); err != nil {
-		return false, err
+		return store.Saved{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return store.Saved{}, err
 	}
 	key := []byte(e.Report.Key)
-	var known bool
+	// The common duplicate costs no write transaction.
+	var known *store.Report
 	err := s.db.View(func(tx *bolt.Tx) error {
-		known = tx.Bucket([]byte(bReports)).Get(key) != nil
-		return nil
+		v := tx.Bucket([]byte(bReports)).Get(key)
+		if v == nil {
+			return nil
+		}
+		known = new(store.Report)
+		return json.Unmarshal(v, known)
 	})
-	if err != nil || known {
-		return false, err
+	if err != nil {
+		return store.Saved{}, fmt.Errorf("embedded store: read report %s: %w", e.Report.Key, err)
+	}
+	if known != nil && known.Digest == e.Report.Digest {
+		return store.Saved{Key: e.Report.Key, Conflicts: known.Conflicts}, nil
 	}
 	// A body of the previous layout is the first body: keep it.
 	legacyRaw, err := s.hasLegacyRaw(e.Report.Key)
 	if err != nil {
-		return false, err
+		return store.Saved{}, err
 	}
-	rec, err := json.Marshal(e.Report)
-	if err != nil {
-		return false, err
-	}
-	facts := make([][]byte, len(e.Facts))
-	for i, f := range e.Facts {
-		if facts[i], err = json.Marshal(f); err != nil {
-			return false, err
-		}
-	}
-	var created bool
+	var saved store.Saved
 	write := func(tx *bolt.Tx) error {
-		created = false // Batch may run this more than once
-		if !legacyRaw {
-			rawb := tx.Bucket([]byte(bRaw))
-			if rawb.Get(key) == nil {
-				if err := rawb.Put(key, e.Raw); err != nil {
-					return err
-				}
-			}
+		saved = store.Saved{} // Batch may run this more than once
+		rb := tx.Bucket([]byte(bReports))
+		v := rb.Get(key)
+		if v == nil {
+			saved = store.Saved{Created: true, Key: e.Report.Key}
+			return putEntry(tx, e, !legacyRaw)
 		}
-		fb := tx.Bucket([]byte(bFacts))
-		for i, f := range e.Facts {
-			db, err := fb.CreateBucketIfNotExists([]byte(f.Domain))
+		var first store.Report
+		if err := json.Unmarshal(v, &first); err != nil {
+			return fmt.Errorf("report %s: %w", e.Report.Key, err)
+		}
+		if first.Digest == "" { // stored before digests were recorded
+			d, err := s.legacyDigest(tx, e.Report.Key)
 			if err != nil {
 				return err
 			}
-			if err := db.Put(factKey(f.Day, f.ReportKey), facts[i]); err != nil {
-				return err
-			}
+			first.Digest = d
 		}
-		rb := tx.Bucket([]byte(bReports))
-		if rb.Get(key) != nil {
+		if first.Digest == e.Report.Digest {
+			saved = store.Saved{Key: e.Report.Key, Conflicts: first.Conflicts}
 			return nil
 		}
-		created = true
-		return rb.Put(key, rec)
+		// Another body holds the identity: keep this one beside it.
+		ve := e.Variant()
+		saved = store.Saved{Key: ve.Report.Key, Conflicts: ve.Report.Conflicts}
+		if rb.Get([]byte(ve.Report.Key)) != nil {
+			return nil // this variant is stored already
+		}
+		if err := putEntry(tx, ve, true); err != nil {
+			return err
+		}
+		saved.Created = true
+		first.AddConflict(ve.Report.Key)
+		return flagConflict(tx, first)
 	}
 	// A write alone commits at once; concurrent ones share a transaction
 	// and its fsyncs (bbolt Batch).
@@ -184,9 +193,101 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (bool, error) {
 	}
 	s.writers.Add(-1)
 	if err != nil {
-		return false, fmt.Errorf("embedded store: write report %s: %w", e.Report.Key, err)
+		return store.Saved{}, fmt.Errorf("embedded store: write report %s: %w", e.Report.Key, err)
 	}
-	return created, nil
+	return saved, nil
+}
+
+// putEntry writes e's raw body (when raw is true and the report has none
+// yet), its facts and its record.
+func putEntry(tx *bolt.Tx, e store.Entry, raw bool) error {
+	key := []byte(e.Report.Key)
+	if raw {
+		rawb := tx.Bucket([]byte(bRaw))
+		if rawb.Get(key) == nil {
+			if err := rawb.Put(key, e.Raw); err != nil {
+				return err
+			}
+		}
+	}
+	fb := tx.Bucket([]byte(bFacts))
+	for _, f := range e.Facts {
+		v, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		db, err := fb.CreateBucketIfNotExists([]byte(f.Domain))
+		if err != nil {
+			return err
+		}
+		if err := db.Put(factKey(f.Day, f.ReportKey), v); err != nil {
+			return err
+		}
+	}
+	rec, err := json.Marshal(e.Report)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket([]byte(bReports)).Put(key, rec)
+}
+
+// flagConflict writes the record r of the body stored first for an
+// identity, with its conflicts, and flags each of its facts.
+func flagConflict(tx *bolt.Tx, r store.Report) error {
+	rec, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket([]byte(bReports)).Put([]byte(r.Key), rec); err != nil {
+		return err
+	}
+	fb := tx.Bucket([]byte(bFacts))
+	for _, d := range r.Domains {
+		db := fb.Bucket([]byte(d))
+		if db == nil {
+			continue
+		}
+		k := factKey(store.DayOf(r.Start), r.Key)
+		v := db.Get(k)
+		if v == nil {
+			continue
+		}
+		var f store.Fact
+		if err := json.Unmarshal(v, &f); err != nil {
+			return fmt.Errorf("fact %s/%s: %w", d, k, err)
+		}
+		f.Conflict = true
+		nv, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		if err := db.Put(k, nv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// legacyDigest is the digest of the raw body stored for key, read within
+// tx (or from the previous layout's file).
+func (s *Store) legacyDigest(tx *bolt.Tx, key string) (string, error) {
+	raw := tx.Bucket([]byte(bRaw)).Get([]byte(key))
+	if raw == nil {
+		name, ok := s.legacyRaw(key)
+		if !ok {
+			return "", fmt.Errorf("%w: raw body %s", store.ErrNotFound, key)
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return "", fmt.Errorf("raw body %s: %w", key, err)
+		}
+		raw = b
+	}
+	d, err := store.DigestOfRaw(raw)
+	if err != nil {
+		return "", nil // a body that no longer parses matches nothing
+	}
+	return d, nil
 }
 
 func factKey(day store.Day, key string) []byte {

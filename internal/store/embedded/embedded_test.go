@@ -50,9 +50,9 @@ func TestCompletesPartial(t *testing.T) {
 	s := open(t)
 	e := storetest.Entry(t, storetest.Report("Org", "partial", "2024-03-02", 7, []string{"a.example", "b.example"}))
 	writeLegacyRaw(t, s.Dir(), e.Report.Key, "first body")
-	created, err := s.SaveReport(ctx, e)
-	if err != nil || !created {
-		t.Fatalf("SaveReport = %v, %v; want created", created, err)
+	saved, err := s.SaveReport(ctx, e)
+	if err != nil || !saved.Created {
+		t.Fatalf("SaveReport = %+v, %v; want created", saved, err)
 	}
 	raw, err := s.Raw(ctx, e.Report.Key)
 	if err != nil || string(raw) != "first body" {
@@ -83,8 +83,8 @@ func TestLegacyLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := storetest.Entry(t, storetest.Report("Org", "old", "2024-03-01", 3, []string{"example.com"}))
-	if created, err := s.SaveReport(ctx, old); err != nil || !created {
-		t.Fatalf("SaveReport = %v, %v", created, err)
+	if saved, err := s.SaveReport(ctx, old); err != nil || !saved.Created {
+		t.Fatalf("SaveReport = %+v, %v", saved, err)
 	}
 	// Make it a report of the previous layout: its body a file, not a value.
 	err = s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte(bRaw)).Delete([]byte(old.Report.Key)) })
@@ -99,11 +99,11 @@ func TestLegacyLayout(t *testing.T) {
 	}
 	defer s.Close()
 	fresh := storetest.Entry(t, storetest.Report("Org", "new", "2024-03-02", 4, []string{"example.com"}))
-	if created, err := s.SaveReport(ctx, fresh); err != nil || !created {
-		t.Fatalf("SaveReport = %v, %v", created, err)
+	if saved, err := s.SaveReport(ctx, fresh); err != nil || !saved.Created {
+		t.Fatalf("SaveReport = %+v, %v", saved, err)
 	}
-	if created, err := s.SaveReport(ctx, old); err != nil || created {
-		t.Errorf("SaveReport of the old report = %v, %v; want known", created, err)
+	if saved, err := s.SaveReport(ctx, old); err != nil || saved.Created {
+		t.Errorf("SaveReport of the old report = %+v, %v; want known", saved, err)
 	}
 	tests := []struct {
 		key  string
@@ -193,7 +193,7 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if created, err := s.SaveReport(ctx, e); created || err != nil {
-		t.Errorf("SaveReport after reopening = %v, %v; want known", created, err)
+	if saved, err := s.SaveReport(ctx, e); saved.Created || err != nil {
+		t.Errorf("SaveReport after reopening = %+v, %v; want known", saved, err)
 	}
 }

@@ -22,7 +22,7 @@ import (
 
 // Store is what the suite exercises: the methods both stores have.
 type Store interface {
-	SaveReport(ctx context.Context, e store.Entry) (created bool, err error)
+	SaveReport(ctx context.Context, e store.Entry) (store.Saved, error)
 	Report(ctx context.Context, key string) (store.Report, error)
 	Raw(ctx context.Context, key string) ([]byte, error)
 	Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error)
@@ -52,6 +52,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"HistoryCertificate", testHistoryCertificate},
 		{"EmailVerdict", testEmailVerdict},
 		{"Provenance", testProvenance},
+		{"ConflictKept", testConflictKept},
+		{"ConcurrentBodies", testConcurrentBodies},
+		{"IdenticalConcurrent", testIdenticalConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,11 +97,11 @@ func Entry(t testing.TB, r *tlsrpt.Report) store.Entry {
 
 func save(t *testing.T, s Store, e store.Entry) bool {
 	t.Helper()
-	created, err := s.SaveReport(context.Background(), e)
+	saved, err := s.SaveReport(context.Background(), e)
 	if err != nil {
 		t.Fatalf("SaveReport(%s): %v", e.Report.Key, err)
 	}
-	return created
+	return saved.Created
 }
 
 func facts(t *testing.T, s Store, domain string, from, to store.Day) []store.Fact {
@@ -177,7 +180,11 @@ func testConcurrent(t *testing.T, s Store) {
 	created := make([]bool, n)
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { created[i], errs[i] = s.SaveReport(context.Background(), e) })
+		wg.Go(func() {
+			var saved store.Saved
+			saved, errs[i] = s.SaveReport(context.Background(), e)
+			created[i] = saved.Created
+		})
 	}
 	wg.Wait()
 	count := 0
@@ -237,9 +244,9 @@ func testInvalid(t *testing.T, s Store) {
 		e := good
 		e.Facts = append([]store.Fact(nil), good.Facts...)
 		tc.mutate(&e)
-		created, err := s.SaveReport(ctx, e)
-		if !errors.Is(err, store.ErrInvalidEntry) || created {
-			t.Errorf("%s: SaveReport = %v, %v; want ErrInvalidEntry", tc.name, created, err)
+		saved, err := s.SaveReport(ctx, e)
+		if !errors.Is(err, store.ErrInvalidEntry) || saved.Created {
+			t.Errorf("%s: SaveReport = %+v, %v; want ErrInvalidEntry", tc.name, saved, err)
 		}
 	}
 	// A refused entry leaves nothing.
