@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ststack/ststack/bench/corpus"
 	"github.com/ststack/ststack/internal/awstest"
@@ -111,6 +113,30 @@ func functions() []function {
 				}
 				return nil
 			}},
+		{name: "mailin", pkg: "./functions/mailin",
+			setup: func(tb testing.TB) (map[string]string, any) {
+				aws := awstest.New(tb)
+				ctx := context.Background()
+				mailBucket := aws.Bucket + "-mail"
+				if _, err := aws.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &mailBucket}); err != nil {
+					tb.Fatal(err)
+				}
+				rep := corpus.Generate(corpusSeed, 1, corpus.Options{Domains: domainNames(50)})[0]
+				msg := reportMail(rep.JSON)
+				key := "inbox/bench"
+				if _, err := aws.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &mailBucket, Key: &key,
+					Body: bytes.NewReader(msg)}); err != nil {
+					tb.Fatal(err)
+				}
+				// DKIM keys are looked up in a loopback DNS that has none:
+				// the report is stored as unsigned.
+				dns := checktest.NewDNS(tb)
+				env := awsEnv(map[string]string{"LAMBDA_TASK_ROOT": writeOrg(tb, 50),
+					"STSTACK_MAIL_BUCKET": mailBucket, "STSTACK_MAIL_PREFIX": "inbox/",
+					"STSTACK_RESOLVER": dns.Addr, "STSTACK_DROP_UNSIGNED": "false"}, aws)
+				return env, s3Event(mailBucket, key, len(msg))
+			},
+			check: func([]byte) error { return nil }},
 		{name: "checker", pkg: "./functions/checker",
 			setup: func(tb testing.TB) (map[string]string, any) {
 				w := checktest.NewWorld(tb, time.Now())
@@ -147,6 +173,30 @@ func reportEvent(body []byte) events.APIGatewayV2HTTPRequest {
 	return ev
 }
 
+// reportMail is an e-mailed report (RFC 8460 §5.3), not signed.
+func reportMail(report []byte) []byte {
+	return []byte("From: tlsrpt@sender.example\r\nTo: tlsrpt@reports.example\r\n" +
+		"Subject: Report Domain: " + domainName(1) + " Submitter: sender.example\r\n" +
+		"TLS-Report-Domain: " + domainName(1) + "\r\nTLS-Report-Submitter: sender.example\r\n" +
+		"Message-ID: <bench@sender.example>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=tlsrpt; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nA report.\r\n" +
+		"--b\r\nContent-Type: application/tlsrpt+json\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64.StdEncoding.EncodeToString(report) + "\r\n--b--\r\n")
+}
+
+// s3Event is the S3 event notification of a stored message.
+func s3Event(bucket, key string, size int) events.S3Event {
+	r := events.S3EventRecord{EventVersion: "2.1", EventSource: "aws:s3", AWSRegion: "us-east-1",
+		EventTime: time.Now().UTC(), EventName: "ObjectCreated:Put"}
+	r.S3.SchemaVersion = "1.0"
+	r.S3.Bucket.Name = bucket
+	r.S3.Bucket.Arn = "arn:aws:s3:::" + bucket
+	r.S3.Object.Key = key
+	r.S3.Object.Size = int64(size)
+	return events.S3Event{Records: []events.S3EventRecord{r}}
+}
+
 // fakeSNS accepts every SNS Publish.
 func fakeSNS(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || r.PostForm.Get("Action") != "Publish" {
@@ -161,7 +211,10 @@ func fakeSNS(w http.ResponseWriter, r *http.Request) {
 // deployed), and the cold start under the Lambda Runtime Interface Emulator
 // of the binary for this machine (lambdatest.RIE.ColdStart: emulator start,
 // the function's init and its first invocation — a policy GET, a report
-// POST stored in S3 and DynamoDB stand-ins, a check of two domains).
+// POST stored in S3 and DynamoDB stand-ins, an e-mailed report read from S3
+// and stored, a check of two domains), and within it the init phase the
+// emulator logs (lambdatest.RIE.Init: runtime and package initialisation
+// and main's work before lambda.Start).
 func BenchmarkBootstrap(b *testing.B) {
 	for _, fn := range functions() {
 		b.Run(fn.name, func(b *testing.B) {
@@ -172,7 +225,7 @@ func BenchmarkBootstrap(b *testing.B) {
 			}
 			local := buildBootstrap(b, fn.pkg, runtime.GOARCH)
 			env, event := fn.setup(b)
-			var cold time.Duration
+			var cold, init time.Duration
 			for b.Loop() {
 				rie := lambdatest.Start(b, local, env)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -185,9 +238,15 @@ func BenchmarkBootstrap(b *testing.B) {
 					b.Fatal(err)
 				}
 				cold += rie.ColdStart()
+				d, ok := rie.Init()
+				if !ok {
+					b.Fatalf("no init report in the emulator's output:\n%s", rie.Output())
+				}
+				init += d
 			}
 			b.ReportMetric(float64(fi.Size())/(1<<20), "arm64-MiB")
 			b.ReportMetric(float64(cold.Microseconds())/1000/float64(b.N), "coldstart-ms")
+			b.ReportMetric(float64(init.Microseconds())/1000/float64(b.N), "init-ms")
 		})
 	}
 }

@@ -10,38 +10,30 @@
 // rua URL the deployment publishes; optional), STSTACK_SMTP_PROBE ("true"
 // or "false"; default: the organisation file's checker.smtp_probe),
 // STSTACK_RESOLVER (optional "HOST:PORT" of the DNS server to ask instead
-// of the one in /etc/resolv.conf).
+// of the one in /etc/resolv.conf), all read by package lambdaenv; the
+// region and credentials the Lambda runtime sets (package awsenv).
 package main
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/ststack/ststack/internal/awsenv"
 	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/health"
+	"github.com/ststack/ststack/internal/lambdaenv"
 	"github.com/ststack/ststack/internal/notify"
 	"github.com/ststack/ststack/internal/store/awsstore"
-)
-
-// Environment variables read at cold start.
-const (
-	envTopicARN  = "STSTACK_TOPIC_ARN"
-	envRUAHTTPS  = "STSTACK_RUA_HTTPS"
-	envSMTPProbe = "STSTACK_SMTP_PROBE"
-	envResolver  = "STSTACK_RESOLVER"
 )
 
 func main() {
@@ -61,22 +53,18 @@ func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.Load(s.configPath)
+	cfg, err := config.Load(s.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Config(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, err
 	}
-	bucket, table := getenv(awsstore.EnvBucket), getenv(awsstore.EnvTable)
-	if bucket == "" || table == "" {
-		return nil, fmt.Errorf("%s and %s must be set", awsstore.EnvBucket, awsstore.EnvTable)
-	}
-	st := awsstore.New(s3.NewFromConfig(awsCfg), dynamodb.NewFromConfig(awsCfg), bucket, table)
-	alerter := notify.All(notify.NewLog(logger), notify.NewSNS(sns.NewFromConfig(awsCfg), s.topicARN))
+	st := awsstore.New(s3.NewFromConfig(awsCfg), dynamodb.NewFromConfig(awsCfg), s.Bucket, s.Table)
+	alerter := notify.All(notify.NewLog(logger), notify.NewSNS(sns.NewFromConfig(awsCfg), s.TopicARN))
 	return newHandler(cfg, s, deps{
-		Network: checker.Config{Resolver: s.resolver},
+		Network: checker.Config{Resolver: s.Resolver},
 		History: st,
 		Stats:   st,
 		Alerter: alerter,
@@ -84,33 +72,10 @@ func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Log
 	})
 }
 
-// settings are the environment's.
-type settings struct {
-	configPath string
-	topicARN   string
-	ruaHTTPS   string
-	smtpProbe  *bool // nil: as the organisation file says
-	resolver   string
-}
-
-func settingsFrom(getenv func(string) string) (settings, error) {
-	s := settings{
-		configPath: config.LambdaPath(getenv),
-		topicARN:   getenv(envTopicARN),
-		ruaHTTPS:   getenv(envRUAHTTPS),
-		resolver:   getenv(envResolver),
-	}
-	if s.topicARN == "" {
-		return s, fmt.Errorf("%s is not set", envTopicARN)
-	}
-	if v := getenv(envSMTPProbe); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return s, fmt.Errorf("%s=%q: want true or false", envSMTPProbe, v)
-		}
-		s.smtpProbe = &b
-	}
-	return s, nil
+// settingsFrom reads the environment: the alerts topic and the report
+// store are required.
+func settingsFrom(getenv func(string) string) (lambdaenv.Env, error) {
+	return lambdaenv.FromEnv(getenv, lambdaenv.TopicARN, lambdaenv.Bucket, lambdaenv.Table)
 }
 
 // deps are what the handler is built from: the network settings of the
@@ -130,12 +95,12 @@ type handler struct {
 	logger  *slog.Logger
 }
 
-func newHandler(cfg *config.Config, s settings, d deps) (*handler, error) {
+func newHandler(cfg *config.Config, s lambdaenv.Env, d deps) (*handler, error) {
 	cc := d.Network
 	cc.Stats = d.Stats
 	cc.SMTPProbe = cfg.Checker.SMTPProbe
-	if s.smtpProbe != nil {
-		cc.SMTPProbe = *s.smtpProbe
+	if s.SMTPProbe != nil {
+		cc.SMTPProbe = *s.SMTPProbe
 	}
 	cc.ReadinessWindowDays = cfg.Checker.ReadinessWindowDays
 	cc.ReadinessMinSessions = cfg.Checker.ReadinessMinSessions
@@ -145,7 +110,7 @@ func newHandler(cfg *config.Config, s settings, d deps) (*handler, error) {
 	}
 	return &handler{
 		monitor: &checker.Monitor{Checker: c, History: d.History, Alerter: d.Alerter},
-		targets: checker.TargetsFromConfig(cfg, s.ruaHTTPS),
+		targets: checker.TargetsFromConfig(cfg, s.RUAHTTPS),
 		logger:  d.Logger,
 	}, nil
 }

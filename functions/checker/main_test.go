@@ -25,6 +25,7 @@ import (
 	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/checker/checktest"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/lambdaenv"
 	"github.com/ststack/ststack/internal/notify"
 	"github.com/ststack/ststack/internal/store"
 )
@@ -119,7 +120,7 @@ func TestHandler(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	hist := checker.NewMemoryHistory()
-	h, err := newHandler(cfg, settings{ruaHTTPS: ruaHTTPS, topicARN: "arn:aws:sns:eu-west-1:1:alerts"}, deps{
+	h, err := newHandler(cfg, lambdaenv.Env{RUAHTTPS: ruaHTTPS, TopicARN: "arn:aws:sns:eu-west-1:1:alerts"}, deps{
 		Network: checker.Config{Resolver: w.DNS.Addr, RootCAs: w.CA.Pool, HTTPSPort: w.HTTPS.Port,
 			SMTPPort: w.SMTP.Port, Now: func() time.Time { return w.Now }, Timeout: 3 * time.Second},
 		History: hist,
@@ -183,7 +184,8 @@ func TestHandler(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
-	base := map[string]string{config.EnvConfig: "ststack.yaml", config.EnvTaskRoot: "/var/task", envTopicARN: "arn:aws:sns:eu-west-1:1:t"}
+	base := map[string]string{config.EnvConfig: "ststack.yaml", config.EnvTaskRoot: "/var/task", lambdaenv.TopicARN: "arn:aws:sns:eu-west-1:1:t",
+		lambdaenv.Bucket: "b", lambdaenv.Table: "t"}
 	with := func(kv ...string) func(string) string {
 		m := map[string]string{}
 		for k, v := range base {
@@ -203,11 +205,11 @@ func TestSettings(t *testing.T) {
 	}{
 		{"relative", with(), "/var/task/ststack.yaml", "", ""},
 		{"absolute", with(config.EnvConfig, "/opt/org.yaml"), "/opt/org.yaml", "", ""},
-		{"probe on", with(envSMTPProbe, "true"), "/var/task/ststack.yaml", "true", ""},
-		{"probe off", with(envSMTPProbe, "false"), "/var/task/ststack.yaml", "false", ""},
-		{"probe bad", with(envSMTPProbe, "yes please"), "", "", envSMTPProbe},
+		{"probe on", with(lambdaenv.SMTPProbe, "true"), "/var/task/ststack.yaml", "true", ""},
+		{"probe off", with(lambdaenv.SMTPProbe, "false"), "/var/task/ststack.yaml", "false", ""},
+		{"probe bad", with(lambdaenv.SMTPProbe, "yes please"), "", "", lambdaenv.SMTPProbe},
 		{"default config", with(config.EnvConfig, ""), "/var/task/ststack.yaml", "", ""},
-		{"no topic", with(envTopicARN, ""), "", "", envTopicARN},
+		{"no topic", with(lambdaenv.TopicARN, ""), "", "", lambdaenv.TopicARN},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := settingsFrom(tc.getenv)
@@ -220,12 +222,12 @@ func TestSettings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.configPath != tc.path {
-				t.Errorf("config path %q, want %q", s.configPath, tc.path)
+			if s.ConfigPath != tc.path {
+				t.Errorf("config path %q, want %q", s.ConfigPath, tc.path)
 			}
 			got := ""
-			if s.smtpProbe != nil {
-				got = fmt.Sprint(*s.smtpProbe)
+			if s.SMTPProbe != nil {
+				got = fmt.Sprint(*s.SMTPProbe)
 			}
 			if got != tc.probe {
 				t.Errorf("smtp probe %q, want %q", got, tc.probe)
@@ -239,10 +241,9 @@ func TestColdStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ststack.yaml"), []byte(orgFile), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("AWS_REGION", "eu-west-1")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	env := map[string]string{config.EnvConfig: "ststack.yaml", config.EnvTaskRoot: dir, envTopicARN: "arn:aws:sns:eu-west-1:1:t",
-		"STSTACK_TABLE": "t", "STSTACK_BUCKET": "b", envResolver: "127.0.0.1:53", envSMTPProbe: "true"}
+	env := map[string]string{config.EnvConfig: "ststack.yaml", config.EnvTaskRoot: dir, lambdaenv.TopicARN: "arn:aws:sns:eu-west-1:1:t",
+		"STSTACK_TABLE": "t", "STSTACK_BUCKET": "b", lambdaenv.Resolver: "127.0.0.1:53", lambdaenv.SMTPProbe: "true",
+		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIATEST", "AWS_SECRET_ACCESS_KEY": "secret"}
 	logger := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
 	h, err := coldStart(context.Background(), func(k string) string { return env[k] }, logger)
 	if err != nil {
@@ -254,7 +255,8 @@ func TestColdStart(t *testing.T) {
 	for _, tc := range []struct{ key, val, want string }{
 		{"STSTACK_TABLE", "", "STSTACK_TABLE"},
 		{config.EnvConfig, "missing.yaml", "missing.yaml"},
-		{envResolver, "no-port", "no-port"},
+		{lambdaenv.Resolver, "no-port", "no-port"},
+		{"AWS_REGION", "", "AWS_REGION"},
 	} {
 		old := env[tc.key]
 		env[tc.key] = tc.val

@@ -213,7 +213,7 @@ func TestSettings(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || (s.dropUnsigned == nil) != (tc.drop == nil) || s.dropUnsigned != nil && *s.dropUnsigned != *tc.drop {
+		if err != nil || (s.DropUnsigned == nil) != (tc.drop == nil) || s.DropUnsigned != nil && *s.DropUnsigned != *tc.drop {
 			t.Errorf("%s: %+v, %v", tc.name, s, err)
 		}
 	}
@@ -238,6 +238,7 @@ func TestColdStartErrors(t *testing.T) {
 		{map[string]string{"STSTACK_CONFIG": bad}, "bad.yaml:"},
 		{map[string]string{"STSTACK_CONFIG": filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
 		{map[string]string{"STSTACK_CONFIG": good, "STSTACK_RESOLVER": "127.0.0.1"}, "STSTACK_RESOLVER"},
+		{map[string]string{"STSTACK_CONFIG": good}, "AWS_REGION"},
 	} {
 		tc.env["STSTACK_BUCKET"], tc.env["STSTACK_TABLE"] = "b", "t"
 		_, err := coldStart(context.Background(), func(k string) string { return tc.env[k] }, nil)

@@ -13,8 +13,9 @@
 // STSTACK_DROP_UNSIGNED ("true" or "false"; default: the organisation
 // file's reporting.email.drop_unsigned), STSTACK_RESOLVER (optional
 // "HOST:PORT" of the DNS server asked for DKIM keys instead of the one in
-// /etc/resolv.conf). A bad configuration stops the function before any
-// event.
+// /etc/resolv.conf), all read by package lambdaenv; the region and
+// credentials the Lambda runtime sets (package awsenv). A bad
+// configuration stops the function before any event.
 package main
 
 import (
@@ -22,26 +23,17 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/ststack/ststack/internal/awsenv"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/lambdaenv"
 	"github.com/ststack/ststack/internal/mailin"
 	"github.com/ststack/ststack/internal/store/awsstore"
-)
-
-// Environment variables read at cold start (besides those of config and
-// awsstore).
-const (
-	envMailBucket   = "STSTACK_MAIL_BUCKET"
-	envMailPrefix   = "STSTACK_MAIL_PREFIX"
-	envDropUnsigned = "STSTACK_DROP_UNSIGNED"
-	envResolver     = "STSTACK_RESOLVER"
 )
 
 func main() {
@@ -54,35 +46,9 @@ func main() {
 	lambda.Start(h)
 }
 
-// settings are the environment's.
-type settings struct {
-	configPath         string
-	bucket, table      string
-	mailBucket, prefix string
-	dropUnsigned       *bool // nil: as the organisation file says
-	resolver           string
-}
-
-func settingsFrom(getenv func(string) string) (settings, error) {
-	s := settings{
-		configPath: config.LambdaPath(getenv),
-		bucket:     getenv(awsstore.EnvBucket),
-		table:      getenv(awsstore.EnvTable),
-		mailBucket: getenv(envMailBucket),
-		prefix:     getenv(envMailPrefix),
-		resolver:   getenv(envResolver),
-	}
-	if s.bucket == "" || s.table == "" {
-		return s, fmt.Errorf("%s and %s must be set", awsstore.EnvBucket, awsstore.EnvTable)
-	}
-	if v := getenv(envDropUnsigned); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return s, fmt.Errorf("%s=%q: want true or false", envDropUnsigned, v)
-		}
-		s.dropUnsigned = &b
-	}
-	return s, nil
+// settingsFrom reads the environment: the report store is required.
+func settingsFrom(getenv func(string) string) (lambdaenv.Env, error) {
+	return lambdaenv.FromEnv(getenv, lambdaenv.Bucket, lambdaenv.Table)
 }
 
 // coldStart builds the handler once per execution environment.
@@ -91,24 +57,24 @@ func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.Load(s.configPath)
+	cfg, err := config.Load(s.ConfigPath)
 	if err != nil {
 		return nil, err // *config.Error names the file, line and field
 	}
-	lookup, err := mailin.ResolverLookup(s.resolver)
+	lookup, err := mailin.ResolverLookup(s.Resolver)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", envResolver, err)
+		return nil, fmt.Errorf("%s: %w", lambdaenv.Resolver, err)
 	}
 	drop := cfg.Reporting.Email.DropUnsigned
-	if s.dropUnsigned != nil {
-		drop = *s.dropUnsigned
+	if s.DropUnsigned != nil {
+		drop = *s.DropUnsigned
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Config(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, err
 	}
 	s3c := s3.NewFromConfig(awsCfg)
-	st := awsstore.New(s3c, dynamodb.NewFromConfig(awsCfg), s.bucket, s.table)
+	st := awsstore.New(s3c, dynamodb.NewFromConfig(awsCfg), s.Bucket, s.Table)
 	p, err := mailin.New(st, mailin.Options{
 		Domains:      cfg.DomainNames(),
 		DropUnsigned: drop,
@@ -116,9 +82,9 @@ func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Log
 		Logger:       logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.configPath, err)
+		return nil, fmt.Errorf("%s: %w", s.ConfigPath, err)
 	}
-	logger.Info("mailin: ready", "config", s.configPath, "domains", len(cfg.Domains), "drop_unsigned", drop,
-		"mail_bucket", s.mailBucket)
-	return mailin.LambdaHandler(p, s3c, mailin.LambdaOptions{Bucket: s.mailBucket, Prefix: s.prefix, Logger: logger}), nil
+	logger.Info("mailin: ready", "config", s.ConfigPath, "domains", len(cfg.Domains), "drop_unsigned", drop,
+		"mail_bucket", s.MailBucket)
+	return mailin.LambdaHandler(p, s3c, mailin.LambdaOptions{Bucket: s.MailBucket, Prefix: s.MailPrefix, Logger: logger}), nil
 }

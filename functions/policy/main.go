@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdaurl"
 
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/lambdaenv"
 	"github.com/ststack/ststack/internal/policyhost"
 )
 
@@ -35,7 +36,11 @@ func main() {
 // the policy handler for it, taking the viewer's host from the header the
 // CloudFront Function sets.
 func newHandler(getenv func(string) string, log *slog.Logger) (*policyhost.Handler, error) {
-	path := config.LambdaPath(getenv)
+	env, err := lambdaenv.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	path := env.ConfigPath
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err // *config.Error names the file, line and field

@@ -4,28 +4,33 @@
 // the served domains, awsstore the store (S3 bucket and DynamoDB table),
 // ingest the handler and its Lambda adapter.
 //
-// Environment: STSTACK_CONFIG (the organisation file; default ststack.yaml,
-// relative to LAMBDA_TASK_ROOT), STSTACK_BUCKET (raw reports), STSTACK_TABLE
-// (facts). A bad configuration stops the function before any request.
+// Environment (package lambdaenv): STSTACK_CONFIG (the organisation file;
+// default ststack.yaml, relative to LAMBDA_TASK_ROOT), STSTACK_BUCKET (raw
+// reports), STSTACK_TABLE (facts); the region and credentials the Lambda
+// runtime sets (package awsenv). A bad configuration stops the function
+// before any request.
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/ststack/ststack/internal/awsenv"
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/ingest"
+	"github.com/ststack/ststack/internal/lambdaenv"
 	"github.com/ststack/ststack/internal/store/awsstore"
 )
 
 func main() {
 	logger := slog.New(lambdacontext.NewLogHandler())
-	h, err := coldStart(context.Background(), logger)
+	h, err := coldStart(os.Getenv, logger)
 	if err != nil {
 		logger.Error("tlsrpt: cannot start", "error", err.Error())
 		os.Exit(1)
@@ -34,16 +39,21 @@ func main() {
 }
 
 // coldStart builds the handler once per execution environment.
-func coldStart(ctx context.Context, logger *slog.Logger) (ingest.LambdaFunc, error) {
-	path := config.LambdaPath(os.Getenv)
+func coldStart(getenv func(string) string, logger *slog.Logger) (ingest.LambdaFunc, error) {
+	env, err := lambdaenv.FromEnv(getenv, lambdaenv.Bucket, lambdaenv.Table)
+	if err != nil {
+		return nil, err
+	}
+	path := env.ConfigPath
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err // *config.Error names the file, line and field
 	}
-	st, err := awsstore.FromEnv(ctx)
+	awsCfg, err := awsenv.Config(getenv)
 	if err != nil {
 		return nil, err
 	}
+	st := awsstore.New(s3.NewFromConfig(awsCfg), dynamodb.NewFromConfig(awsCfg), env.Bucket, env.Table)
 	in, err := ingest.New(st, ingest.Options{Domains: cfg.DomainNames(), Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -32,8 +32,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -352,6 +354,26 @@ func (r *RIE) ColdStart() time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.coldStart
+}
+
+// initReport is the emulator's log line closing the function's init phase:
+// "INIT REPORT(durationMs: 38.172000)".
+var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+
+// Init returns the duration of the function's init phase as the emulator
+// logged it (from starting the bootstrap until it asked for its first
+// event: the Go runtime, package initialisation and main's work before
+// lambda.Start), and false when the emulator has not logged it yet.
+func (r *RIE) Init() (time.Duration, bool) {
+	m := initReport.FindStringSubmatch(r.Output())
+	if m == nil {
+		return 0, false
+	}
+	ms, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(ms * float64(time.Millisecond)), true
 }
 
 // Output returns what the emulator and the function have written to

@@ -19,6 +19,9 @@ func TestInvoke(t *testing.T) {
 	if rie.ColdStart() != 0 {
 		t.Errorf("ColdStart = %v before any invocation", rie.ColdStart())
 	}
+	if d, ok := rie.Init(); ok {
+		t.Errorf("Init = %v before any invocation started the function", d)
+	}
 	type reply struct {
 		Event json.RawMessage
 		Env   map[string]string
@@ -70,6 +73,9 @@ func TestInvoke(t *testing.T) {
 	}
 	if rie.ColdStart() <= 0 {
 		t.Errorf("ColdStart = %v after invocations", rie.ColdStart())
+	}
+	if d, ok := rie.Init(); !ok || d <= 0 || d > rie.ColdStart() {
+		t.Errorf("Init = %v, %v; want a positive duration within the cold start %v", d, ok, rie.ColdStart())
 	}
 	if !strings.Contains(rie.Output(), "START RequestId") {
 		t.Errorf("Output lacks the emulator's log:\n%s", rie.Output())

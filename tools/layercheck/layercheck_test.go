@@ -24,7 +24,8 @@ var layers = []struct {
 	{"model", []string{"internal/mtasts", "internal/tlsrpt", "internal/config", "internal/health"}},
 	{"store", []string{"internal/store/..."}},
 	{"engine", []string{"internal/ingest", "internal/checker", "internal/dashboard", "internal/mailin",
-		"internal/policyhost", "internal/notify", "internal/sample", "internal/stress"}},
+		"internal/policyhost", "internal/notify", "internal/sample", "internal/stress",
+		"internal/lambdaenv", "internal/awsenv"}},
 	{"wiring", []string{"cmd/...", "functions/...", "bench", "bench/cmd/...", "tools/..."}},
 }
 
@@ -150,17 +151,16 @@ func TestViolationsFound(t *testing.T) {
 }
 
 // sdkServices are the AWS SDK service clients each function may link: the
-// ones it calls, and those config.LoadDefaultConfig links to resolve
-// credentials (SSO, STS web identity, sign-in). The policy function calls
-// no AWS service and links no part of the AWS SDK.
+// ones it calls. Credentials come from the environment (package awsenv), so
+// no function links the clients config.LoadDefaultConfig needs for other
+// credential sources (SSO, STS, sign-in). The policy function calls no AWS
+// service and links no part of the AWS SDK.
 var sdkServices = map[string][]string{
 	"policy":  nil,
 	"tlsrpt":  {"dynamodb", "s3"},
 	"mailin":  {"dynamodb", "s3"},
 	"checker": {"dynamodb", "s3", "sns"},
 }
-
-var credentialServices = []string{"signin", "sso", "ssooidc", "sts"}
 
 // TestFunctionDeps: each Lambda function links only what it runs (go list
 // -deps of ./functions/X): the checker and miekg/dns only in the checker,
@@ -195,11 +195,13 @@ func functionViolations(name string, allowed, deps []string) []string {
 		switch {
 		case name != "checker" && (d == module+"/internal/checker" || d == "github.com/miekg/dns"):
 			out = append(out, "links "+d)
+		case d == "github.com/aws/aws-sdk-go-v2/config":
+			out = append(out, "links "+d+" (build the SDK configuration with package awsenv)")
 		case allowed == nil && strings.HasPrefix(d, "github.com/aws/aws-sdk-go-v2"):
 			out = append(out, "links "+d+" (no AWS SDK at all)")
 		case strings.HasPrefix(d, "github.com/aws/aws-sdk-go-v2/service/"):
 			svc := strings.SplitN(strings.TrimPrefix(d, "github.com/aws/aws-sdk-go-v2/service/"), "/", 2)[0]
-			if svc != "internal" && !slices.Contains(allowed, svc) && !slices.Contains(credentialServices, svc) {
+			if svc != "internal" && !slices.Contains(allowed, svc) {
 				out = append(out, "links the AWS SDK client "+d)
 			}
 		}
@@ -211,11 +213,14 @@ func functionViolations(name string, allowed, deps []string) []string {
 func TestFunctionViolationsFound(t *testing.T) {
 	deps := []string{module + "/internal/checker", "github.com/miekg/dns", "github.com/aws/aws-sdk-go-v2/service/sns",
 		"github.com/aws/aws-sdk-go-v2/service/sts", "github.com/aws/aws-sdk-go-v2/service/internal/checksum"}
-	if got := functionViolations("tlsrpt", []string{"s3"}, deps); len(got) != 3 {
-		t.Errorf("tlsrpt: %q, want the checker, miekg/dns and sns", got)
+	if got := functionViolations("tlsrpt", []string{"s3"}, deps); len(got) != 4 {
+		t.Errorf("tlsrpt: %q, want the checker, miekg/dns, sns and sts", got)
 	}
-	if got := functionViolations("checker", []string{"sns"}, deps); len(got) != 0 {
+	if got := functionViolations("checker", []string{"sns", "sts"}, deps); len(got) != 0 {
 		t.Errorf("checker: %q, want none", got)
+	}
+	if got := functionViolations("checker", []string{"sns", "sts"}, append(deps, "github.com/aws/aws-sdk-go-v2/config")); len(got) != 1 {
+		t.Errorf("checker with the SDK's config package: %q, want it named", got)
 	}
 	if got := functionViolations("policy", nil, deps[3:]); len(got) != 2 {
 		t.Errorf("policy: %q, want both SDK packages", got)

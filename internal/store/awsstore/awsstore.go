@@ -42,14 +42,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -85,27 +83,6 @@ type Store struct {
 // once per process (per Lambda cold start) and share the Store.
 func New(s3c S3API, ddb DynamoDBAPI, bucket, table string) *Store {
 	return &Store{s3: s3c, ddb: ddb, bucket: bucket, table: table}
-}
-
-// Environment variables read by FromEnv.
-const (
-	EnvBucket = "STSTACK_BUCKET"
-	EnvTable  = "STSTACK_TABLE"
-)
-
-// FromEnv returns a store on the bucket named by $STSTACK_BUCKET and the
-// table named by $STSTACK_TABLE, with clients from the SDK's default
-// configuration (region, credentials and endpoints from the environment).
-func FromEnv(ctx context.Context) (*Store, error) {
-	bucket, table := os.Getenv(EnvBucket), os.Getenv(EnvTable)
-	if bucket == "" || table == "" {
-		return nil, fmt.Errorf("awsstore: %s and %s must be set", EnvBucket, EnvTable)
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("awsstore: AWS configuration: %w", err)
-	}
-	return New(s3.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), bucket, table), nil
 }
 
 // Key prefixes of the table design.
