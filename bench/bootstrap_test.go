@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -214,7 +215,8 @@ func fakeSNS(w http.ResponseWriter, r *http.Request) {
 // POST stored in S3 and DynamoDB stand-ins, an e-mailed report read from S3
 // and stored, a check of two domains), and within it the init phase the
 // emulator logs (lambdatest.RIE.Init: runtime and package initialisation
-// and main's work before lambda.Start).
+// and main's work before lambda.Start). The init is the least of the runs:
+// other load on the machine only ever adds to it.
 func BenchmarkBootstrap(b *testing.B) {
 	for _, fn := range functions() {
 		b.Run(fn.name, func(b *testing.B) {
@@ -225,7 +227,8 @@ func BenchmarkBootstrap(b *testing.B) {
 			}
 			local := buildBootstrap(b, fn.pkg, runtime.GOARCH)
 			env, event := fn.setup(b)
-			var cold, init time.Duration
+			var cold time.Duration
+			init := time.Duration(math.MaxInt64)
 			for b.Loop() {
 				rie := lambdatest.Start(b, local, env)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -242,11 +245,11 @@ func BenchmarkBootstrap(b *testing.B) {
 				if !ok {
 					b.Fatalf("no init report in the emulator's output:\n%s", rie.Output())
 				}
-				init += d
+				init = min(init, d)
 			}
 			b.ReportMetric(float64(fi.Size())/(1<<20), "arm64-MiB")
 			b.ReportMetric(float64(cold.Microseconds())/1000/float64(b.N), "coldstart-ms")
-			b.ReportMetric(float64(init.Microseconds())/1000/float64(b.N), "init-ms")
+			b.ReportMetric(float64(init.Microseconds())/1000, "init-ms")
 		})
 	}
 }
