@@ -68,7 +68,7 @@ include perf.mk
 
 ifneq ($(wildcard infra/infra.mk),)
 include infra/infra.mk
-lint: infra-lint
+lint: infra-lint cfn-lint
 else
 .PHONY: infra-test synth diff deploy destroy
 infra-test synth diff deploy destroy:
