@@ -44,7 +44,7 @@ func (d *Deployment) addCertificate() {
 		KeyAlgorithm:            awscertificatemanager.KeyAlgorithm_RSA_2048(),
 	})
 	d.certificate.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
-	d.certHash = shortHash(hosts...)
+	d.certHash = shortHash(hosts...) // sorted: the file's order does not matter
 
 	awsssm.NewStringParameter(s, jsii.String("CertificateArn"), &awsssm.StringParameterProps{
 		ParameterName: jsii.String(d.certParam),
@@ -60,10 +60,10 @@ func (d *Deployment) addCertificate() {
 		return
 	}
 	// DescribeCertificate lists the validation records in the order the
-	// names were requested; each output names its domain, so it stays
-	// right even if that order ever differed.
+	// names were requested (hosts, sorted); each output names its domain,
+	// so it stays right even if that order ever differed.
 	var paths []string
-	for i := range d.Config.Domains {
+	for i := range hosts {
 		for _, f := range []string{"DomainName", "ResourceRecord.Name", "ResourceRecord.Value"} {
 			paths = append(paths, fmt.Sprintf("Certificate.DomainValidationOptions.%d.%s", i, f))
 		}
@@ -77,6 +77,7 @@ func (d *Deployment) addCertificate() {
 	}
 	describe := customresources.NewAwsCustomResource(s, jsii.String("ValidationRecords"), &customresources.AwsCustomResourceProps{
 		OnCreate:            call,
+		LogGroup:            d.customResourceLogs(s),
 		OnUpdate:            call,
 		InstallLatestAwsSdk: jsii.Bool(false),
 		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{
@@ -86,7 +87,12 @@ func (d *Deployment) addCertificate() {
 			}),
 		}),
 	})
-	for i, dom := range d.Config.Domains {
+	byHost := map[string]config.Domain{}
+	for _, dom := range d.Config.Domains {
+		byHost[dom.PolicyHost()] = dom
+	}
+	for i, host := range hosts {
+		dom := byHost[host]
 		if !dom.DNS.External {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
@@ -27,6 +28,29 @@ func (d *Deployment) addChecker() {
 		DisplayName: jsii.String("ststack " + d.Config.Organization),
 		EnforceSSL:  jsii.Bool(true),
 	})
+	// EnforceSSL gives the topic a policy, and a topic policy replaces SNS's
+	// default one (which lets the account's own services publish), so the
+	// alarms, which publish as the CloudWatch service, need an Allow of
+	// their own, limited to this account's alarms (confused deputy):
+	// https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+	// https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html
+	// The checker publishes with its role's identity policy instead.
+	d.topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AlarmsPublish"),
+		Effect:     awsiam.Effect_ALLOW,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  jsii.Strings(*d.topic.TopicArn()),
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			"ArnLike": map[string]any{"aws:SourceArn": s.FormatArn(&awscdk.ArnComponents{
+				Service:      jsii.String("cloudwatch"),
+				Resource:     jsii.String("alarm"),
+				ResourceName: jsii.String("*"),
+				ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+			})},
+		},
+	}))
 	for _, addr := range chk.AlertEmails {
 		d.topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(addr), nil))
 	}
@@ -63,6 +87,12 @@ func (d *Deployment) addChecker() {
 			RetryAttempts: jsii.Number(0),
 		})},
 	})
+	// EventBridge invokes the function asynchronously, and Lambda retries
+	// a failed asynchronous invocation twice whatever EventBridge's own
+	// retries say: one failure would run the checker three times (three
+	// alerts, three errors). https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+	// https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html
+	fn.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{RetryAttempts: jsii.Number(0)})
 }
 
 // addProbeNetwork is the checker's VPC for SMTP probes: one availability

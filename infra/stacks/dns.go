@@ -1,7 +1,10 @@
 package stacks
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
@@ -23,7 +26,7 @@ import (
 // reordering the domains in the file does not replace any record.
 func (d *Deployment) addDNS() {
 	s := d.Main
-	tlsrpt := d.Config.TLSRPTRecord(d.ruaHTTPS).String()
+	tlsrptValue := txtValue(d.Config.TLSRPTRecord(d.ruaHTTPS).String(), d.ruaTokens)
 	target := awsroute53.RecordTarget_FromAlias(awsroute53targets.NewCloudFrontTarget(d.distribution))
 	for _, dom := range d.Config.Domains {
 		if dom.DNS.External {
@@ -44,10 +47,12 @@ func (d *Deployment) addDNS() {
 			Ttl:        duration(RecordTTL),
 		})
 		sts.Node().AddDependency(d.distribution, d.invalidation.resource, a, aaaa)
-		rpt := awsroute53.NewTxtRecord(scope, jsii.String("TLSRPT"), &awsroute53.TxtRecordProps{
+		// Not a TxtRecord: that one splits the unresolved value (txtValue).
+		rpt := awsroute53.NewRecordSet(scope, jsii.String("TLSRPT"), &awsroute53.RecordSetProps{
 			Zone:       zone,
 			RecordName: jsii.String("_smtp._tls." + dom.Name),
-			Values:     jsii.Strings(tlsrpt),
+			RecordType: awsroute53.RecordType_TXT,
+			Target:     awsroute53.RecordTarget_FromValues(jsii.String(tlsrptValue)),
 			Ttl:        duration(RecordTTL),
 		})
 		// Reports are wanted only once the endpoint can take them.
@@ -83,4 +88,61 @@ func (d *Deployment) addOutputs() {
 			policyURL+" | "+dom.PolicyHost()+". CNAME "+*d.distribution.DistributionDomainName()+". | "+
 				"_smtp._tls."+dom.Name+". TXT "+strconv.Quote(tlsrpt)+" | "+stsTXT)
 	}
+}
+
+// maxTXTString is the longest character string of a TXT record; Route53
+// takes a longer value as several strings, which readers concatenate:
+// https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/ResourceRecordTypes.html#TXTFormat
+// (RFC 8460 §3: a TLSRPT record split into several strings is read as
+// their concatenation).
+const maxTXTString = 255
+
+// txtValue is the Route53 value of a TXT record holding text: quoted
+// strings of at most maxTXTString characters, separated by spaces, with
+// '"' and '\' escaped. text may hold CDK tokens, the keys of tokens, each
+// with the length of its longest resolved value: a token is never split
+// and counts with that length, so every string stays within the limit once
+// CloudFormation has resolved it. (CDK's TxtRecord splits the unresolved
+// string, where an execute-api URL is a shorter placeholder, so a real
+// value of 256 to about 290 characters would reach Route53 as one string
+// and be refused.) Any other token in text is a programming error.
+func txtValue(text string, tokens map[string]int) string {
+	var strs []string
+	var cur strings.Builder
+	n := 0 // the longest length of cur once resolved
+	for len(text) > 0 {
+		piece, size, used := "", 0, 0 // what to write, its resolved length, what it takes from text
+		for tok, max := range tokens {
+			if strings.HasPrefix(text, tok) {
+				piece, size, used = tok, max, len(tok)
+				break
+			}
+		}
+		if piece == "" {
+			_, w := utf8.DecodeRuneInString(text)
+			piece, size, used = text[:w], w, w
+			if piece == `"` || piece == `\` {
+				piece = `\` + piece
+			}
+		}
+		if n+size > maxTXTString {
+			strs = append(strs, cur.String())
+			cur.Reset()
+			n = 0
+		}
+		cur.WriteString(piece)
+		n += size
+		text = text[used:]
+	}
+	strs = append(strs, cur.String())
+	for _, s := range strs {
+		rest := s
+		for tok := range tokens {
+			rest = strings.ReplaceAll(rest, tok, "")
+		}
+		if *awscdk.Token_IsUnresolved(jsii.String(rest)) {
+			panic(fmt.Sprintf("TXT value %q holds a token of unknown length", s))
+		}
+	}
+	return `"` + strings.Join(strs, `" "`) + `"`
 }

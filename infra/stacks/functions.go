@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -8,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -73,4 +75,59 @@ func (d *Deployment) addFunction(f function) awslambda.Function {
 	fn := awslambda.NewFunction(s, jsii.String(f.id), props)
 	d.functions[f.name] = fn
 	return fn
+}
+
+// customResourceLogs is the log group of CDK's AwsCustomResource function
+// in stack s, created on first use. That function is a singleton shared by
+// every AwsCustomResource of the stack and takes the log group of the
+// first one created, so each of them passes this same group: without it
+// Lambda's default group would keep logs forever and outlive the stack.
+func (d *Deployment) customResourceLogs(s awscdk.Stack) awslogs.ILogGroup {
+	if d.crLogs == nil {
+		d.crLogs = map[string]awslogs.LogGroup{}
+	}
+	if g, ok := d.crLogs[*s.Node().Path()]; ok {
+		return g
+	}
+	g := awslogs.NewLogGroup(s, jsii.String("CustomResourceLogs"), &awslogs.LogGroupProps{
+		Retention:     LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	d.crLogs[*s.Node().Path()] = g
+	return g
+}
+
+// noAsyncRetries sets the asynchronous retries of function fn (a construct
+// whose default child is its AWS::Lambda::Function) to zero. Lambda retries
+// a failed asynchronous invocation twice unless told otherwise
+// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html,
+// MaximumRetryAttempts: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html),
+// and CloudFormation invokes custom resource functions asynchronously
+// (https://docs.aws.amazon.com/lambda/latest/dg/services-cloudformation.html).
+// The custom resource functions answer CloudFormation themselves, failure
+// included; a retry would only repeat the calls and the answer.
+func noAsyncRetries(scope constructs.Construct, id string, fn constructs.IConstruct) {
+	cfn, ok := fn.Node().DefaultChild().(awscdk.CfnResource)
+	if !ok {
+		panic(fmt.Sprintf("%s: no function resource", *fn.Node().Path()))
+	}
+	awslambda.NewCfnEventInvokeConfig(scope, jsii.String(id), &awslambda.CfnEventInvokeConfigProps{
+		FunctionName:         cfn.Ref(),
+		Qualifier:            jsii.String("$LATEST"),
+		MaximumRetryAttempts: jsii.Number(0),
+	})
+}
+
+// limitAsyncRetries gives the custom resource functions CDK creates (the
+// AwsCustomResource singleton of each stack, the invalidation provider's
+// framework onEvent) their retry count; call it once every construct is
+// in place.
+func (d *Deployment) limitAsyncRetries() {
+	for _, s := range []awscdk.Stack{d.Certificate, d.Main} {
+		if p := s.Node().TryFindChild(jsii.String(customResourceProvider)); p != nil {
+			noAsyncRetries(s, "CustomResourceProviderAsync", p)
+		}
+	}
+	noAsyncRetries(d.Main, "InvalidationProviderAsync",
+		d.invalidation.provider.Node().FindChild(jsii.String("framework-onEvent")))
 }

@@ -13,9 +13,14 @@ import (
 
 // invalidationHandlers is the code of the invalidation's two handlers
 // (index.onEvent and index.isComplete), for the custom resource Provider
-// framework. onEvent requests the invalidation of the resource's Paths;
-// its CallerReference makes a retry return the same invalidation. On
-// Delete it does nothing: an invalidation cannot be undone. isComplete
+// framework. onEvent requests the invalidation of the resource's Paths
+// with the CloudFormation request id as CallerReference: CloudFront answers
+// a CallerReference it has seen with that earlier invalidation and
+// invalidates nothing (https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_InvalidationBatch.html),
+// so a reference derived from the policies would do nothing when they go
+// back to an earlier state (A→B→A, or a rollback). Every CloudFormation
+// request has a new id; a retry of the same request reuses it and gets
+// the same invalidation. On Delete it does nothing: an invalidation cannot be undone. isComplete
 // reports the invalidation complete once CloudFront says every edge
 // location has dropped the paths, so whatever depends on the resource
 // (the _mta-sts TXT records) waits until no edge serves the old policy.
@@ -26,7 +31,7 @@ exports.onEvent = async (event) => {
   const p = event.ResourceProperties;
   const out = await client.send(new cf.CreateInvalidationCommand({
     DistributionId: p.DistributionId,
-    InvalidationBatch: { CallerReference: p.CallerReference, Paths: { Quantity: p.Paths.length, Items: p.Paths } },
+    InvalidationBatch: { CallerReference: event.RequestId, Paths: { Quantity: p.Paths.length, Items: p.Paths } },
   }));
   console.log('invalidation %s of %s: %s', out.Invalidation.Id, p.DistributionId, out.Invalidation.Status);
   return { PhysicalResourceId: p.PhysicalResourceId, Data: { InvalidationId: out.Invalidation.Id } };
@@ -58,9 +63,9 @@ type invalidationParts struct {
 
 // addInvalidation invalidates the policy path and completes only when the
 // invalidation has (CreateInvalidation returns at once; GetInvalidation
-// says when the edges dropped the old policy). Its caller reference and
-// physical id derive from every policy id, so it runs again exactly when a
-// policy changes. It must run after the new policy is deployed (the caller
+// says when the edges dropped the old policy). Its physical id derives
+// from every policy id, so CloudFormation updates it, and it runs again,
+// exactly when a policy changes (or is rolled back). It must run after the new policy is deployed (the caller
 // adds that dependency).
 func (d *Deployment) addInvalidation() {
 	s := d.Main
@@ -137,7 +142,6 @@ func (d *Deployment) addInvalidation() {
 		ResourceType: jsii.String("Custom::PolicyInvalidation"),
 		Properties: &map[string]any{
 			"DistributionId":     d.distribution.DistributionId(),
-			"CallerReference":    "ststack-" + d.policiesHash(),
 			"PhysicalResourceId": "policies-" + d.policiesHash(),
 			"Paths":              []string{PolicyPath},
 		},

@@ -9,11 +9,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssesactions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -41,8 +40,9 @@ type mailParts struct {
 	bucket     awss3.Bucket
 	function   awslambda.Function
 	ruleSet    awsses.IReceiptRuleSet
-	rule       awsses.ReceiptRule
-	activation customresources.AwsCustomResource // nil with reporting.email.rule_set
+	rule       awsses.CfnReceiptRule
+	activation awscdk.CustomResource // Custom::ActiveReceiptRuleSet; nil with reporting.email.rule_set
+	activator  awslambda.Function    // its function
 	identity   awsses.EmailIdentity
 	mx         awsroute53.MxRecord
 }
@@ -65,7 +65,8 @@ func functionNames(cfg *config.Config) []string {
 //   - the mail domain's SES identity, verified by its Easy DKIM records in
 //     the zone, and its MX record to SES's inbound endpoint of the region;
 //   - a receipt rule for the address (in the stack's own rule set, made
-//     the active one, or in reporting.email.rule_set): TLS optional, since
+//     the active one only when no other set is active, see
+//     activateRuleSetCode; or in reporting.email.rule_set): TLS optional, since
 //     RFC 8460 §5.3 wants reports delivered despite TLS failures; spam and
 //     virus scanning on; actions: store the message in the mail bucket
 //     under MailPrefix, then invoke the mailin function (an SES event,
@@ -133,24 +134,67 @@ func (d *Deployment) addMail() {
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
 	})
 
+	var ruleSetName *string
 	if rs := cfg.Reporting.Email.RuleSet; rs != "" {
 		m.ruleSet = awsses.ReceiptRuleSet_FromReceiptRuleSetName(scope, jsii.String("RuleSet"), jsii.String(rs))
+		ruleSetName = jsii.String(rs)
 	} else {
 		m.ruleSet = awsses.NewReceiptRuleSet(scope, jsii.String("RuleSet"), nil)
+		ruleSetName = m.ruleSet.ReceiptRuleSetName()
 	}
-	m.rule = awsses.NewReceiptRule(scope, jsii.String("Rule"), &awsses.ReceiptRuleProps{
-		RuleSet:     m.ruleSet,
-		Recipients:  jsii.Strings(cfg.Reporting.Mailto),
-		Enabled:     jsii.Bool(true),
-		ScanEnabled: jsii.Bool(true),
-		TlsPolicy:   awsses.TlsPolicy_OPTIONAL,
-		Actions: &[]awsses.IReceiptRuleAction{
-			awssesactions.NewS3(&awssesactions.S3Props{Bucket: m.bucket, ObjectKeyPrefix: jsii.String(MailPrefix)}),
-			awssesactions.NewLambda(&awssesactions.LambdaProps{Function: m.function, InvocationType: awssesactions.LambdaInvocationType_EVENT}),
+	// The rule has a fixed name, so the bucket policy and the function's
+	// permission can name the rule (aws:SourceArn) before it exists: SES
+	// checks both when the rule is created, so they must come first.
+	ruleName := receiptRuleName(cfg.StackName())
+	ruleArn := s.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("ses"),
+		Resource:     jsii.String("receipt-rule-set"),
+		ResourceName: jsii.String(*ruleSetName + ":receipt-rule/" + ruleName),
+		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+	// SES writes the message only if the bucket policy lets it, for this
+	// account's rule only (confused deputy):
+	// https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html
+	m.bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("SESReceiptRuleWrites"),
+		Effect:     awsiam.Effect_ALLOW,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("ses.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  jsii.Strings(*m.bucket.ArnForObjects(jsii.String(MailPrefix + "*"))),
+		Conditions: &map[string]any{"StringEquals": map[string]any{
+			"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID(),
+			"aws:SourceArn":     ruleArn,
+		}},
+	}))
+	m.function.AddPermission(jsii.String("InvokeFromSES"), &awslambda.Permission{
+		Principal:     awsiam.NewServicePrincipal(jsii.String("ses.amazonaws.com"), nil),
+		SourceAccount: awscdk.Aws_ACCOUNT_ID(),
+		SourceArn:     ruleArn,
+	})
+	m.rule = awsses.NewCfnReceiptRule(scope, jsii.String("Rule"), &awsses.CfnReceiptRuleProps{
+		RuleSetName: ruleSetName,
+		Rule: &awsses.CfnReceiptRule_RuleProperty{
+			Name:        jsii.String(ruleName),
+			Recipients:  jsii.Strings(cfg.Reporting.Mailto),
+			Enabled:     jsii.Bool(true),
+			ScanEnabled: jsii.Bool(true),
+			TlsPolicy:   jsii.String("Optional"),
+			Actions: &[]*awsses.CfnReceiptRule_ActionProperty{
+				{S3Action: &awsses.CfnReceiptRule_S3ActionProperty{
+					BucketName:      m.bucket.BucketName(),
+					ObjectKeyPrefix: jsii.String(MailPrefix),
+				}},
+				{LambdaAction: &awsses.CfnReceiptRule_LambdaActionProperty{
+					FunctionArn:    m.function.FunctionArn(),
+					InvocationType: jsii.String("Event"),
+				}},
+			},
 		},
 	})
+	m.rule.Node().AddDependency(m.bucket.Policy(), m.function)
+	m.rule.Node().AddDependency(m.function.Node().FindChild(jsii.String("InvokeFromSES")))
 	if cfg.Reporting.Email.RuleSet == "" {
-		m.activation = activateRuleSet(scope, m.ruleSet.ReceiptRuleSetName())
+		d.activateRuleSet(scope, ruleSetName, ruleName)
 		m.activation.Node().AddDependency(m.rule)
 	}
 
@@ -194,30 +238,128 @@ func (d *Deployment) addMail() {
 	d.suppressMailNag()
 }
 
-// activateRuleSet makes the rule set the account's active one in the
-// stack's region (CloudFormation cannot), and deactivates it when the stack
-// is deleted (an active rule set cannot be deleted).
-func activateRuleSet(scope constructs.Construct, ruleSetName *string) customresources.AwsCustomResource {
-	call := func(params map[string]any) *customresources.AwsSdkCall {
-		return &customresources.AwsSdkCall{
-			Service:            jsii.String("SES"),
-			Action:             jsii.String("setActiveReceiptRuleSet"),
-			Parameters:         params,
-			PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String("active-receipt-rule-set")),
-		}
+// receiptRuleName is the fixed name of the stack's receipt rule: unique
+// per stack, so several stacks can add their rules to one rule set, and
+// within SES's 64 characters.
+func receiptRuleName(stackName string) string {
+	name := stackName + "-tlsrpt"
+	if len(name) > 64 {
+		name = name[:55] + "-" + shortHash(stackName)[:8]
 	}
-	activate := call(map[string]any{"RuleSetName": ruleSetName})
-	return customresources.NewAwsCustomResource(scope, jsii.String("Activation"), &customresources.AwsCustomResourceProps{
-		OnCreate:            activate,
-		OnUpdate:            activate,
-		OnDelete:            call(map[string]any{}), // no name: none active
-		InstallLatestAwsSdk: jsii.Bool(false),
-		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Actions:   jsii.Strings("ses:SetActiveReceiptRuleSet"),
-				Resources: jsii.Strings("*"),
-			}),
-		}),
+	return name
+}
+
+// activateRuleSetCode is the inline code of the function behind
+// Custom::ActiveReceiptRuleSet (index.handler), which answers
+// CloudFormation itself. SES has one active receipt rule set per region
+// and account (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-concepts.html;
+// SetActiveReceiptRuleSet without a name leaves none active:
+// https://docs.aws.amazon.com/ses/latest/APIReference/API_SetActiveReceiptRuleSet.html),
+// shared by every stack and by whatever else receives mail there. So:
+//   - Create/Update: activate the stack's set when no set is active; keep
+//     it when it is; FAIL, with the fix, when another set is active (the
+//     mail its rules receive would stop). CloudFormation then rolls back.
+//   - Delete: deactivate the set only when it is the active one and holds
+//     no rule but this stack's; FAIL, naming the other rules, when it holds
+//     another stack's rules; leave any other active set alone.
+//
+// The answer goes to the presigned ResponseURL with an empty Content-Type,
+// as CloudFormation's own cfn-response module sends it.
+const activateRuleSetCode = `const http = require('http');
+const https = require('https');
+const ses = require('@aws-sdk/client-ses');
+const client = new ses.SESClient({});
+function put(url, body) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = (u.protocol === 'http:' ? http : https).request(u, {
+      method: 'PUT', headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) },
+    }, (res) => { res.resume(); res.on('end', resolve); });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+async function apply(event) {
+  const p = event.ResourceProperties;
+  const active = await client.send(new ses.DescribeActiveReceiptRuleSetCommand({}));
+  const name = active.Metadata ? active.Metadata.Name : undefined;
+  if (event.RequestType === 'Delete') {
+    if (name !== p.RuleSetName) return p.RuleSetName + ' is not the active rule set: left ' + (name || 'none') + ' active';
+    const others = (active.Rules || []).map((r) => r.Name).filter((n) => n !== p.RuleName);
+    if (others.length > 0) {
+      throw new Error('receipt rule set ' + p.RuleSetName + ' is the active one and also holds the rules ' + others.join(', ') +
+        ' of other stacks or users; deactivating it would stop their mail. Move those rules to another rule set ' +
+        '(or delete their stacks first), then delete this stack again.');
+    }
+    await client.send(new ses.SetActiveReceiptRuleSetCommand({}));
+    return 'deactivated ' + p.RuleSetName;
+  }
+  if (name === p.RuleSetName) return p.RuleSetName + ' is the active rule set';
+  if (name) {
+    throw new Error('SES in ' + process.env.AWS_REGION + ' already has the active receipt rule set ' + name +
+      ', which this stack does not own (one active set per region and account); activating ' + p.RuleSetName +
+      ' would stop the mail its rules receive. Set "rule_set: ' + name + '" under reporting.email in the organisation ' +
+      'file so that the stack adds its rule to that set, then deploy again.');
+  }
+  await client.send(new ses.SetActiveReceiptRuleSetCommand({ RuleSetName: p.RuleSetName }));
+  return 'activated ' + p.RuleSetName;
+}
+exports.handler = async (event) => {
+  let status = 'SUCCESS';
+  let reason;
+  try {
+    reason = await apply(event);
+  } catch (e) {
+    status = 'FAILED';
+    reason = String(e.message || e);
+  }
+  console.log('%s %s: %s: %s', event.RequestType, event.LogicalResourceId, status, reason);
+  await put(event.ResponseURL, JSON.stringify({
+    Status: status, Reason: reason, PhysicalResourceId: event.PhysicalResourceId || 'active-receipt-rule-set',
+    StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId,
+  }));
+};
+`
+
+// activateRuleSet makes the stack's rule set the active one when that
+// displaces nobody (Custom::ActiveReceiptRuleSet, activateRuleSetCode).
+func (d *Deployment) activateRuleSet(scope constructs.Construct, ruleSetName *string, ruleName string) {
+	logs := awslogs.NewLogGroup(scope, jsii.String("ActivationLogs"), &awslogs.LogGroupProps{
+		Retention:     LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	role := awsiam.NewRole(scope, jsii.String("ActivationRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("ststack: activates the stack's SES receipt rule set when no other is active"),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*logs.LogGroupArn()),
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("ses:DescribeActiveReceiptRuleSet", "ses:SetActiveReceiptRuleSet"),
+		Resources: jsii.Strings("*"),
+	}))
+	fn := awslambda.NewFunction(scope, jsii.String("Activator"), &awslambda.FunctionProps{
+		Description:  jsii.String("ststack: activates the stack's SES receipt rule set when no other is active (deployments only)"),
+		Runtime:      awslambda.Runtime_NODEJS_24_X(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("index.handler"),
+		Code:         awslambda.Code_FromInline(jsii.String(activateRuleSetCode)),
+		MemorySize:   jsii.Number(128),
+		Timeout:      duration(30 * time.Second),
+		LogGroup:     logs,
+		Role:         role,
+	})
+	noAsyncRetries(scope, "ActivatorAsync", fn)
+	d.mail.activator = fn
+	d.mail.activation = awscdk.NewCustomResource(scope, jsii.String("Activation"), &awscdk.CustomResourceProps{
+		ServiceToken: fn.FunctionArn(),
+		ResourceType: jsii.String("Custom::ActiveReceiptRuleSet"),
+		Properties: &map[string]any{
+			"RuleSetName": ruleSetName,
+			"RuleName":    ruleName,
+		},
 	})
 }
 
@@ -260,10 +402,11 @@ func (d *Deployment) suppressMailNag() {
 			"so the grants cover the raw-report prefix of the report bucket and the message prefix of the mail bucket, nothing else",
 		cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Reports[0-9A-F]{8}\.Arn>\/reports\/\*$/`)},
 		cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<MailMessages[0-9A-F]{8}\.Arn>\/inbox\/\*$/`)})
-	if m.activation != nil {
-		suppress(m.activation, "IAM5",
-			"ses:SetActiveReceiptRuleSet supports no resource-level permissions; the deployment-time custom resource only "+
-				"activates the stack's rule set (and deactivates it when the stack is deleted)",
+	if m.activator != nil {
+		suppress(m.activator.Role(), "IAM5",
+			"ses:DescribeActiveReceiptRuleSet and ses:SetActiveReceiptRuleSet support no resource-level permissions; the "+
+				"deployment-time function only activates the stack's rule set when none is active, and deactivates it on deletion "+
+				"only while it is active and holds no other stack's rule",
 			"Resource::*")
 	}
 }

@@ -83,10 +83,7 @@ func TestMail(t *testing.T) {
 				"Resource":  m{"Fn::Join": []any{"", []any{m{"Fn::GetAtt": []any{bucket, "Arn"}}, "/" + MailPrefix + "*"}}},
 			})})},
 		})
-		tmpl.HasResourceProperties(jsii.String("Custom::AWS"), m{
-			"Create": assertions.Match_AnyValue(),
-			"Delete": assertions.Match_AnyValue(),
-		})
+		tmpl.ResourceCountIs(jsii.String("Custom::ActiveReceiptRuleSet"), jsii.Number(1))
 		tmpl.HasOutput(jsii.String("MailRua"), m{"Value": "tlsrpt@reports.example.com"})
 	})
 
@@ -109,16 +106,8 @@ func TestMail(t *testing.T) {
 		}
 	}
 
-	// The activation names the stack's rule set and runs once the rule
-	// exists; the MX record, once mail can be taken.
-	act := resource(t, s.mainJSON, logicalID(t, mp.activation))
-	if c := string(resolvedJSON(t, props(act)["Create"])); !strings.Contains(c, `setActiveReceiptRuleSet`) ||
-		!strings.Contains(c, `{"Ref":"`+logicalID(t, mp.ruleSet)+`"}`) {
-		t.Errorf("activation Create = %s", c)
-	}
-	if d := string(resolvedJSON(t, props(act)["Delete"])); !strings.Contains(d, `setActiveReceiptRuleSet`) || strings.Contains(d, "RuleSetName") {
-		t.Errorf("activation Delete = %s, want the rule set deactivated", d)
-	}
+	// The activation runs once the rule exists (TestRuleSetActivation runs
+	// its code); the MX record, once mail can be taken.
 	if !dependsOn(resource(t, s.mainJSON, logicalID(t, mp.activation)), rule) {
 		t.Error("the rule set is activated before its rule exists")
 	}

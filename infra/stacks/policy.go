@@ -1,7 +1,10 @@
 package stacks
 
 import (
+	"encoding/json"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -21,14 +24,35 @@ import (
 // domain's policy is cached apart.
 const HostHeader = "x-forwarded-host"
 
-// hostHeaderFunction runs on every viewer request (CloudFront Functions,
-// cloudfront-js-2.0). It overwrites whatever the viewer sent in HostHeader.
-const hostHeaderFunction = `function handler(event) {
+// viewerRequestFunction is the code of the CloudFront Function that runs
+// on every viewer request (cloudfront-js-2.0), with hostsJSON the JSON
+// object whose keys are the served hosts. It answers 404 itself, without
+// reaching the policy function (one invocation per probe), for any method
+// but GET and HEAD, any path but PolicyPath and any host not served. For
+// the rest it copies the viewer's Host, lower-cased and without a trailing
+// dot, to HostHeader (overwriting whatever the viewer sent there), so the
+// cache key does not split by the case senders happen to use. Error
+// answers are cached for ErrorCacheTTL like the origin's.
+func viewerRequestFunction(hostsJSON string) string {
+	return `var hosts = ` + hostsJSON + `;
+function handler(event) {
   var request = event.request;
-  var host = request.headers.host ? request.headers.host.value : '';
+  var host = request.headers.host ? request.headers.host.value.toLowerCase() : '';
+  if (host.length > 0 && host.charAt(host.length - 1) === '.') {
+    host = host.substring(0, host.length - 1);
+  }
+  if ((request.method !== 'GET' && request.method !== 'HEAD') || request.uri !== '` + PolicyPath + `' ||
+      !Object.prototype.hasOwnProperty.call(hosts, host)) {
+    return {
+      statusCode: 404,
+      statusDescription: 'Not Found',
+      headers: { 'cache-control': { value: 'max-age=` + strconv.Itoa(int(ErrorCacheTTL.Seconds())) + `' } }
+    };
+  }
   request.headers['` + HostHeader + `'] = { value: host };
   return request;
 }`
+}
 
 // addPolicy serves every domain's policy: the policy function behind its
 // function URL (AWS_IAM auth, reachable only through CloudFront's origin
@@ -67,6 +91,7 @@ func (d *Deployment) addPolicy() {
 	}
 	certArn := customresources.NewAwsCustomResource(s, jsii.String("CertificateArn"), &customresources.AwsCustomResourceProps{
 		OnCreate:            read,
+		LogGroup:            d.customResourceLogs(s),
 		OnUpdate:            read,
 		InstallLatestAwsSdk: jsii.Bool(false),
 		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{
@@ -93,9 +118,17 @@ func (d *Deployment) addPolicy() {
 		QueryStringBehavior: awscloudfront.CacheQueryStringBehavior_None(),
 		CookieBehavior:      awscloudfront.CacheCookieBehavior_None(),
 	})
+	served := map[string]bool{}
+	for _, h := range d.policyHosts() {
+		served[strings.ToLower(h)] = true
+	}
+	hostsJSON, err := json.Marshal(served) // sorted keys: a stable function
+	if err != nil {
+		panic(err)
+	}
 	hostFn := awscloudfront.NewFunction(s, jsii.String("HostHeader"), &awscloudfront.FunctionProps{
-		Comment: jsii.String("ststack: copies the viewer's Host to " + HostHeader),
-		Code:    awscloudfront.FunctionCode_FromInline(jsii.String(hostHeaderFunction)),
+		Comment: jsii.String("ststack: 404 but for GET/HEAD " + PolicyPath + " of a served host; lower-cased Host to " + HostHeader),
+		Code:    awscloudfront.FunctionCode_FromInline(jsii.String(viewerRequestFunction(string(hostsJSON)))),
 		Runtime: awscloudfront.FunctionRuntime_JS_2_0(),
 	})
 	// Every status code whose caching a distribution may set.

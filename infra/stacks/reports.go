@@ -47,7 +47,11 @@ func (d *Deployment) addReports() {
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		// Retain keeps the table when the stack goes; deletion protection
+		// also refuses a DeleteTable by anyone, until it is turned off:
+		// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithTables.Basics.html#WorkingWithTables.Basics.DeletionProtection
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
 	})
 
 	fn := d.addFunction(function{
@@ -93,6 +97,7 @@ func (d *Deployment) addReports() {
 		d.ruaHTTPS = "https://" + rep.Domain + ReportsPath
 	} else {
 		d.ruaHTTPS = *api.ApiEndpoint() + ReportsPath
+		d.ruaTokens = map[string]int{*api.ApiEndpoint(): maxAPIEndpoint(d.Config.Region)}
 	}
 	stage := awsapigatewayv2.NewHttpStage(s, jsii.String("ReportsStage"), stageProps)
 	d.reportsReady = append(d.reportsReady, api, stage)
@@ -166,17 +171,24 @@ func (d *Deployment) reportsDomain(name string) awsapigatewayv2.DomainName {
 		DomainName: jsii.String(name),
 		Validation: validation,
 	})
+	// Dual-stack, so the AAAA alias next to the A alias resolves: senders
+	// on IPv6-only networks reach the endpoint too.
+	// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-custom-domain-names-ip-address-type.html
 	dn := awsapigatewayv2.NewDomainName(s, jsii.String("ReportsDomain"), &awsapigatewayv2.DomainNameProps{
 		DomainName:     jsii.String(name),
 		Certificate:    cert,
 		SecurityPolicy: awsapigatewayv2.SecurityPolicy_TLS_1_2,
+		IpAddressType:  awsapigatewayv2.IpAddressType_DUAL_STACK,
 	})
 	if ok {
 		target := awsroute53.RecordTarget_FromAlias(awsroute53targets.NewApiGatewayv2DomainProperties(dn.RegionalDomainName(), dn.RegionalHostedZoneId()))
 		alias := awsroute53.NewARecord(s, jsii.String("ReportsAlias"), &awsroute53.ARecordProps{
 			Zone: zone, RecordName: jsii.String(name), Target: target,
 		})
-		d.reportsReady = append(d.reportsReady, alias)
+		alias6 := awsroute53.NewAaaaRecord(s, jsii.String("ReportsAliasAAAA"), &awsroute53.AaaaRecordProps{
+			Zone: zone, RecordName: jsii.String(name), Target: target,
+		})
+		d.reportsReady = append(d.reportsReady, alias, alias6)
 	} else {
 		awscdk.NewCfnOutput(s, jsii.String("ExternalReportsRecord"), &awscdk.CfnOutputProps{
 			Description: jsii.String("External DNS: the record to create for the report endpoint " + name),
@@ -224,4 +236,13 @@ func (d *Deployment) grantData(role awsiam.IRole, objectActions, tableActions []
 			Resources: jsii.Strings(*d.table.TableArn()),
 		}))
 	}
+}
+
+// maxAPIEndpoint is the longest execute-api endpoint of an HTTP API in
+// region: https://{api-id}.execute-api.{region}.amazonaws.com, the suffix
+// .amazonaws.com.cn in the China regions
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop.html#http-api-endpoints).
+// API ids are 10 characters; the bound allows 16.
+func maxAPIEndpoint(region string) int {
+	return len("https://") + 16 + len(".execute-api.") + len(region) + len(".amazonaws.com.cn")
 }

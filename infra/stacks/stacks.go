@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -103,12 +105,14 @@ type Deployment struct {
 	invalidation invalidationParts
 	api          awsapigatewayv2.HttpApi
 	ruaHTTPS     string                   // the https rua URL; may hold tokens
+	ruaTokens    map[string]int           // the tokens in ruaHTTPS → their longest resolved length
 	reportsReady []constructs.IDependable // what must exist before the rua is published
 	bucket       awss3.Bucket
 	table        awsdynamodb.Table
 	topic        awssns.Topic
 	schedule     awsevents.Rule
-	mail         mailParts // reports by e-mail (mail.go)
+	mail         mailParts                   // reports by e-mail (mail.go)
+	crLogs       map[string]awslogs.LogGroup // stack path → log group of its AwsCustomResource function
 }
 
 // New adds the stacks of the organisation in opts.ConfigPath to app, and
@@ -164,6 +168,7 @@ func New(app awscdk.App, opts Options) (_ *Deployment, err error) {
 	d.addOperations()
 	d.addMailOperations() // mail.go
 	d.addOutputs()
+	d.limitAsyncRetries()
 	addNagChecks(app)
 	d.suppressNag()
 	return d, nil
@@ -227,12 +232,16 @@ func shortHash(parts ...string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// policyHosts returns mta-sts.<domain> for every domain, in file order.
+// policyHosts returns mta-sts.<domain> for every domain, sorted: the
+// certificate (its DomainName is the first host, its identity the list)
+// and the distribution's aliases must not change when the domains of the
+// file are merely reordered.
 func (d *Deployment) policyHosts() []string {
 	hosts := make([]string, len(d.Config.Domains))
 	for i, dom := range d.Config.Domains {
 		hosts[i] = dom.PolicyHost()
 	}
+	sort.Strings(hosts)
 	return hosts
 }
 
