@@ -185,6 +185,7 @@ func TestDashboardUsage(t *testing.T) {
 		// when listening (issue 14 §6).
 		{[]string{"serve", "--addr", "dash.localhost:0"}, exitUsage, "not a literal loopback address"},
 		{[]string{"--addr", "localhost:0"}, exitUsage, "give 127.0.0.1:0 or [::1]:0"},
+		{[]string{"serve", "--resolver", "127.0.0.1"}, exitUsage, "--resolver: "},
 	}
 	for _, tc := range tests {
 		args := append([]string{"dashboard"}, tc.args...)

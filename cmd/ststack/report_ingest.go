@@ -173,9 +173,12 @@ func printIngest(env *cliEnv, r ingestJSON) {
 // <dataDir>/inbox/, polled every few seconds (processed files are moved to
 // inbox/done/ or inbox/rejected/). It prints where the inbox is; the
 // function it returns stops the polling and waits for it. Without an inbox
-// (its folder cannot be made) serve goes on, with a warning.
-func startInbox(ctx context.Context, cfg *config.Config, st *embedded.Store, dataDir string, log *slog.Logger, env *cliEnv) func() {
-	p, err := mailin.New(st, mailin.Options{Domains: cfg.DomainNames(), DropUnsigned: cfg.Reporting.Email.DropUnsigned, Logger: log})
+// (its folder cannot be made) serve goes on, with a warning. lookup fetches
+// DKIM keys (nil: the system's resolver).
+func startInbox(ctx context.Context, cfg *config.Config, st *embedded.Store, dataDir string, lookup mailin.LookupTXT,
+	log *slog.Logger, env *cliEnv) func() {
+	p, err := mailin.New(st, mailin.Options{Domains: cfg.DomainNames(), DropUnsigned: cfg.Reporting.Email.DropUnsigned,
+		LookupTXT: lookup, Logger: log})
 	var box *mailin.Inbox
 	if err == nil {
 		box, err = mailin.NewInbox(filepath.Join(dataDir, "inbox"), p, log)

@@ -14,6 +14,7 @@ import (
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/dashboard"
 	"github.com/ststack/ststack/internal/ingest"
+	"github.com/ststack/ststack/internal/mailin"
 	"github.com/ststack/ststack/internal/policyhost"
 	"github.com/ststack/ststack/internal/store/embedded"
 )
@@ -33,19 +34,21 @@ const (
 // runServe implements `ststack serve`: the policy host, the report endpoint
 // and the dashboard on one address, over an embedded store.
 func runServe(ctx context.Context, args []string, env *cliEnv) int {
-	fs := newFlagSet(env, "serve", "--config FILE [--addr HOST:PORT] [--data DIR]",
+	fs := newFlagSet(env, "serve", "--config FILE [--addr HOST:PORT] [--data DIR] [--resolver HOST:PORT]",
 		`Serves locally, on one address, what a deployment serves in AWS:
   - the MTA-STS policy of every configured domain, for requests whose Host is
     mta-sts.<domain> (GET /.well-known/mta-sts.txt);
   - the TLS report endpoint, POST /v1/tlsrpt, storing into an embedded store
     in the data directory;
   - the dashboard and its JSON API at every other path (docs/dashboard.md):
-    loopback only, unless --allow-remote and a token are given.
+    loopback only, unless --allow-remote and a token are given;
+  - the report e-mails dropped into <data>/inbox/ (docs/email.md).
 It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 	cfgPath := fs.String("config", "", "the organisation file (required)")
 	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on")
 	data := fs.String("data", ".ststack-data", "data directory of the embedded store")
 	verbose := fs.Bool("verbose", false, "log every request")
+	resolver := fs.String("resolver", "", "ask this DNS server (`HOST:PORT`) for the DKIM keys of e-mailed reports instead of the system's")
 	// Dashboard (issue 8): access and sample data.
 	access := addAccessFlags(fs)
 	sampleData := fs.Bool("sample-data", false, "load sample reports and check results (marked as sample) for a first look")
@@ -62,6 +65,10 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 	acc, err := access.check(*addr) // dashboard (issue 8)
 	if err != nil {
 		return usageError(fs, env, "%v", err)
+	}
+	lookup, err := mailin.ResolverLookup(*resolver)
+	if err != nil {
+		return usageError(fs, env, "--resolver: %v", err)
 	}
 
 	level := slog.LevelInfo
@@ -97,7 +104,7 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 	}
 	printReady(env, cfg, ln.Addr().String(), *data)
 	// --- e-mailed reports: the <data>/inbox/ drop folder (report_ingest.go) ---
-	stopInbox := startInbox(ctx, cfg, srv.store, *data, log, env)
+	stopInbox := startInbox(ctx, cfg, srv.store, *data, lookup, log, env)
 	defer stopInbox()
 	// --- end inbox ---
 	return serveUntilDone(ctx, ln, srv, log, env, "serve")
