@@ -30,5 +30,5 @@ stress: ## ststack serve under a bounded mixed load: no errors, nothing lost or 
 	$(GO) run ./tools/stress --bin $(PERF_DIR)/ststack --duration $(STRESS_DURATION) \
 	  --requests $(STRESS_REQUESTS) --concurrency $(STRESS_CONCURRENCY) --domains $(STRESS_DOMAINS)
 
-hostile: perf-tools ## replay the hostile corpus (testdata/hostile) and inject store faults
-	STSTACK_TOOLS=$(CURDIR)/.tools $(GO) test -count=1 -v -run 'TestServe|TestLambda|TestFaults|TestCorpus' ./internal/hostile/
+hostile: perf-tools ## replay the hostile corpus (testdata/hostile) and hostile e-mails, inject store faults
+	STSTACK_TOOLS=$(CURDIR)/.tools $(GO) test -count=1 -v -run 'TestServe|TestLambda|TestFaults|TestCorpus|TestMail' ./internal/hostile/

@@ -18,6 +18,10 @@
 //     of an ingestion (errors, throttling, timeouts, lost answers), through
 //     the report endpoint over the AWS store: a failed post answers 5xx, a
 //     retry completes it, and every accepted report is stored exactly once.
+//   - TestMail: hostile report e-mails (deep message/rfc822 nesting of 40 MB,
+//     quadratic DKIM header picking) dropped into the inbox of `ststack
+//     serve`: each ends in done/ or rejected/ with its reason, the peak
+//     resident memory of the process under serveMemoryBound.
 //
 // # The corpus
 //

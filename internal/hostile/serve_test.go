@@ -103,12 +103,12 @@ func (l *lockedBuffer) String() string {
 
 var listening = regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`)
 
-// startServe runs bin serve on a free loopback port and waits until it
-// says where it listens.
-func startServe(t *testing.T, bin, config, data string) *serveProc {
+// startServe runs bin serve on a free loopback port, with the extra
+// flags, and waits until it says where it listens.
+func startServe(t *testing.T, bin, config, data string, extra ...string) *serveProc {
 	t.Helper()
 	p := &serveProc{logs: &lockedBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "serve", "--config", config, "--addr", "127.0.0.1:0", "--data", data)
+	p.cmd = exec.Command(bin, append([]string{"serve", "--config", config, "--addr", "127.0.0.1:0", "--data", data}, extra...)...)
 	p.cmd.Stderr = p.logs
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {

@@ -1,6 +1,7 @@
 package mailin
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -296,10 +297,15 @@ func readFile(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
+	// Sized from the file, so that a large message is not copied while
+	// the buffer grows (io.ReadAll would allocate about twice its size).
+	var buf bytes.Buffer
+	if info, err := f.Stat(); err == nil && info.Size() < max {
+		buf.Grow(int(info.Size()) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(f, max+1)); err != nil {
 		return nil, err
 	}
 	// A file that grew past max since it was listed: Process refuses it.
-	return b, nil
+	return buf.Bytes(), nil
 }
