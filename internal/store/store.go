@@ -185,8 +185,7 @@ type Entry struct {
 
 // RawKey is the S3 object key of the raw body of the report with identity
 // key key: "reports/" and the key, which never holds "/", ".." or control
-// characters. (The embedded store keeps raw bodies in its database; its
-// previous layout used RawKey as a path in the data directory.)
+// characters. (The embedded store keeps raw bodies in its database.)
 func RawKey(key string) string { return "reports/" + key }
 
 // ValidKey checks that key has the shape of a tlsrpt.Identity key: 1 to 255

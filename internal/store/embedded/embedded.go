@@ -5,7 +5,6 @@
 // Layout of the data directory:
 //
 //	ststack.db               bbolt database: raw bodies, facts, report records, check results
-//	reports/<report key>     raw bodies of the previous layout (read only, never written)
 //
 // Buckets of ststack.db, values JSON unless stated:
 //
@@ -17,10 +16,7 @@
 // The raw body, the facts and the report record of a report are written in
 // one bbolt transaction, shared with concurrent writers (bbolt Batch): one
 // commit makes a report durable. The raw body is put only if the report has
-// none yet, so the first body stored for a report is kept. Raw reads the
-// raw bucket and falls back to the file reports/<report key> of the
-// previous layout (data directories written before raw bodies moved into
-// the database); a report whose body is such a file gets no second body.
+// none yet, so the first body stored for a report is kept.
 // Check results older than store.HistoryRetention are pruned on Save.
 //
 // One process at a time opens a data directory (bbolt holds a file lock).
@@ -32,11 +28,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -50,24 +43,11 @@ import (
 // Names in the data directory and database.
 const (
 	dbFile   = "ststack.db"
-	rawDir   = "reports" // raw bodies of the previous layout, read only
 	bRaw     = "raw"
 	bReports = "reports"
 	bFacts   = "facts"
 	bChecks  = "checks"
-	// tmpPrefix starts the temporary files of the previous layout: never a
-	// raw body.
-	tmpPrefix = ".tmp-"
 )
-
-// legacyRaw returns the path of the raw body of key in the previous
-// layout, or false for a name that was never a raw body there.
-func (s *Store) legacyRaw(key string) (string, bool) {
-	if strings.HasPrefix(key, tmpPrefix) {
-		return "", false
-	}
-	return filepath.Join(s.dir, rawDir, key), true
-}
 
 // Store is the embedded report store. It is safe for concurrent use.
 type Store struct {
@@ -142,11 +122,6 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (store.Saved, err
 	if known != nil && known.Digest == e.Report.Digest {
 		return store.Saved{Key: e.Report.Key, Conflicts: known.Conflicts}, nil
 	}
-	// A body of the previous layout is the first body: keep it.
-	legacyRaw, err := s.hasLegacyRaw(e.Report.Key)
-	if err != nil {
-		return store.Saved{}, err
-	}
 	var saved store.Saved
 	write := func(tx *bolt.Tx) error {
 		saved = store.Saved{} // Batch may run this more than once
@@ -154,14 +129,14 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (store.Saved, err
 		v := rb.Get(key)
 		if v == nil {
 			saved = store.Saved{Created: true, Key: e.Report.Key}
-			return putEntry(tx, e, !legacyRaw)
+			return putEntry(tx, e)
 		}
 		var first store.Report
 		if err := json.Unmarshal(v, &first); err != nil {
 			return fmt.Errorf("report %s: %w", e.Report.Key, err)
 		}
 		if first.Digest == "" { // stored before digests were recorded
-			d, err := s.legacyDigest(tx, e.Report.Key)
+			d, err := storedDigest(tx, e.Report.Key)
 			if err != nil {
 				return err
 			}
@@ -177,7 +152,7 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (store.Saved, err
 		if rb.Get([]byte(ve.Report.Key)) != nil {
 			return nil // this variant is stored already
 		}
-		if err := putEntry(tx, ve, true); err != nil {
+		if err := putEntry(tx, ve); err != nil {
 			return err
 		}
 		saved.Created = true
@@ -198,16 +173,14 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (store.Saved, err
 	return saved, nil
 }
 
-// putEntry writes e's raw body (when raw is true and the report has none
-// yet), its facts and its record.
-func putEntry(tx *bolt.Tx, e store.Entry, raw bool) error {
+// putEntry writes e's raw body (when the report has none yet), its facts
+// and its record.
+func putEntry(tx *bolt.Tx, e store.Entry) error {
 	key := []byte(e.Report.Key)
-	if raw {
-		rawb := tx.Bucket([]byte(bRaw))
-		if rawb.Get(key) == nil {
-			if err := rawb.Put(key, e.Raw); err != nil {
-				return err
-			}
+	rawb := tx.Bucket([]byte(bRaw))
+	if rawb.Get(key) == nil {
+		if err := rawb.Put(key, e.Raw); err != nil {
+			return err
 		}
 	}
 	fb := tx.Bucket([]byte(bFacts))
@@ -268,20 +241,12 @@ func flagConflict(tx *bolt.Tx, r store.Report) error {
 	return nil
 }
 
-// legacyDigest is the digest of the raw body stored for key, read within
-// tx (or from the previous layout's file).
-func (s *Store) legacyDigest(tx *bolt.Tx, key string) (string, error) {
+// storedDigest is the digest of the raw body stored for key, read within
+// tx.
+func storedDigest(tx *bolt.Tx, key string) (string, error) {
 	raw := tx.Bucket([]byte(bRaw)).Get([]byte(key))
 	if raw == nil {
-		name, ok := s.legacyRaw(key)
-		if !ok {
-			return "", fmt.Errorf("%w: raw body %s", store.ErrNotFound, key)
-		}
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return "", fmt.Errorf("raw body %s: %w", key, err)
-		}
-		raw = b
+		return "", fmt.Errorf("%w: raw body %s", store.ErrNotFound, key)
 	}
 	d, err := store.DigestOfRaw(raw)
 	if err != nil {
@@ -292,23 +257,6 @@ func (s *Store) legacyDigest(tx *bolt.Tx, key string) (string, error) {
 
 func factKey(day store.Day, key string) []byte {
 	return []byte(string(day) + "#" + key)
-}
-
-// hasLegacyRaw reports whether the previous layout holds a raw body of
-// the report with identity key key (the file reports/<key>).
-func (s *Store) hasLegacyRaw(key string) (bool, error) {
-	name, ok := s.legacyRaw(key)
-	if !ok {
-		return false, nil
-	}
-	_, err := os.Lstat(name)
-	if err == nil {
-		return true, nil
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return false, fmt.Errorf("embedded store: raw body %s: %w", key, err)
 }
 
 // Report returns the record of the report with identity key key.
@@ -328,8 +276,7 @@ func (s *Store) Report(ctx context.Context, key string) (store.Report, error) {
 }
 
 // Raw returns the raw body of the report with identity key key, as
-// received: from the raw bucket, else from the file reports/<key> of the
-// previous layout.
+// received.
 func (s *Store) Raw(ctx context.Context, key string) ([]byte, error) {
 	if err := store.ValidKey(key); err != nil {
 		return nil, fmt.Errorf("%w: %w", store.ErrNotFound, err)
@@ -344,25 +291,14 @@ func (s *Store) Raw(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
-	if b != nil {
-		return b, nil
-	}
-	name, ok := s.legacyRaw(key)
-	if !ok {
+	if b == nil {
 		return nil, fmt.Errorf("%w: raw body %s", store.ErrNotFound, key)
-	}
-	b, err = os.ReadFile(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: raw body %s", store.ErrNotFound, key)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("embedded store: %w", err)
 	}
 	return b, nil
 }
 
 // RawKeys returns the identity keys of the reports whose raw body is
-// stored, from the raw bucket and the previous layout, sorted, each once.
+// stored, sorted.
 func (s *Store) RawKeys(ctx context.Context) ([]string, error) {
 	var keys []string
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -374,17 +310,7 @@ func (s *Store) RawKeys(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
-	files, err := os.ReadDir(filepath.Join(s.dir, rawDir))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("embedded store: %w", err)
-	}
-	for _, f := range files {
-		if _, ok := s.legacyRaw(f.Name()); ok && store.ValidKey(f.Name()) == nil && f.Type().IsRegular() {
-			keys = append(keys, f.Name())
-		}
-	}
-	slices.Sort(keys)
-	return slices.Compact(keys), nil
+	return keys, nil // bbolt iterates in key order
 }
 
 // Facts returns the facts of domain whose day is in [from, to], in order

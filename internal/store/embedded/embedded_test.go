@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/store/storetest"
 )
@@ -29,89 +27,28 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return open(t) })
 }
 
-// writeLegacyRaw writes body as the raw body of key in the previous
-// layout (the file reports/<key>).
-func writeLegacyRaw(t *testing.T, dir, key, body string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Join(dir, rawDir), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(store.RawKey(key))), []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestCompletesPartial: a save of the previous layout interrupted after the
-// raw body file (a crash between the file and the database transaction) is
-// completed by the next, which keeps the first body (the file) and stores
-// no second one.
-func TestCompletesPartial(t *testing.T) {
+// TestRawOnlyFromDatabase: raw bodies are read from the database alone; a
+// file reports/<key> in the data directory (the layout replaced before any
+// release) is neither read nor listed.
+func TestRawOnlyFromDatabase(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
-	e := storetest.Entry(t, storetest.Report("Org", "partial", "2024-03-02", 7, []string{"a.example", "b.example"}))
-	writeLegacyRaw(t, s.Dir(), e.Report.Key, "first body")
-	saved, err := s.SaveReport(ctx, e)
-	if err != nil || !saved.Created {
-		t.Fatalf("SaveReport = %+v, %v; want created", saved, err)
-	}
-	raw, err := s.Raw(ctx, e.Report.Key)
-	if err != nil || string(raw) != "first body" {
-		t.Errorf("Raw = %q, %v; want the first body", raw, err)
-	}
-	if err := os.Remove(filepath.Join(s.Dir(), rawDir, e.Report.Key)); err != nil {
-		t.Fatal(err)
-	}
-	if raw, err := s.Raw(ctx, e.Report.Key); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Raw without the file = %q, %v; want ErrNotFound (no second body stored)", raw, err)
-	}
-	for i, d := range []string{"a.example", "b.example"} {
-		f, err := s.Facts(ctx, d, "2024-03-02", "2024-03-02")
-		if err != nil || len(f) != 1 || f[0].Success != e.Facts[i].Success {
-			t.Errorf("Facts(%s) = %v, %v", d, f, err)
-		}
-	}
-}
-
-// TestLegacyLayout: a data directory written by the previous layout (raw
-// bodies as files reports/<key>) stays readable beside bodies stored in the
-// database, and RawKeys lists both.
-func TestLegacyLayout(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := storetest.Entry(t, storetest.Report("Org", "old", "2024-03-01", 3, []string{"example.com"}))
-	if saved, err := s.SaveReport(ctx, old); err != nil || !saved.Created {
-		t.Fatalf("SaveReport = %+v, %v", saved, err)
-	}
-	// Make it a report of the previous layout: its body a file, not a value.
-	err = s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte(bRaw)).Delete([]byte(old.Report.Key)) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	writeLegacyRaw(t, dir, old.Report.Key, "old body")
-	writeLegacyRaw(t, dir, tmpPrefix+"0123", "temporary file")
-	if s, err = Open(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	fresh := storetest.Entry(t, storetest.Report("Org", "new", "2024-03-02", 4, []string{"example.com"}))
 	if saved, err := s.SaveReport(ctx, fresh); err != nil || !saved.Created {
 		t.Fatalf("SaveReport = %+v, %v", saved, err)
 	}
-	if saved, err := s.SaveReport(ctx, old); err != nil || saved.Created {
-		t.Errorf("SaveReport of the old report = %+v, %v; want known", saved, err)
+	if err := os.MkdirAll(filepath.Join(s.Dir(), "reports"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir(), "reports", "file-only"), []byte("old body"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	tests := []struct {
 		key  string
 		want string // "" for ErrNotFound
 	}{
-		{old.Report.Key, "old body"},
 		{fresh.Report.Key, string(fresh.Raw)},
-		{tmpPrefix + "0123", ""},
+		{"file-only", ""},
 		{"no-such-report", ""},
 		{"..", ""},
 	}
@@ -126,9 +63,7 @@ func TestLegacyLayout(t *testing.T) {
 		}
 	}
 	keys, err := s.RawKeys(ctx)
-	want := []string{fresh.Report.Key, old.Report.Key}
-	slices.Sort(want)
-	if err != nil || !slices.Equal(keys, want) {
+	if want := []string{fresh.Report.Key}; err != nil || !slices.Equal(keys, want) {
 		t.Errorf("RawKeys = %q, %v; want %q", keys, err, want)
 	}
 }
