@@ -2,6 +2,7 @@ package tlsrpt
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -23,11 +24,12 @@ import (
 // members are skipped token by token (their syntax still checked, their
 // depth bounded). Every leniency the decoder allows is in quirks.go.
 //
-// Design decision (issue 13 §3): this replaced a hand-written tokenizer of
-// about 340 lines. It was kept only if report parsing stayed at least 3× as
-// fast as encoding/json into RFC-shaped structs (the design of mox's
-// tlsrpt.Parse) on the real samples; docs/performance.md has the numbers of
-// both designs.
+// Design decision (issue 13 §3): jsontext replaced a hand-written tokenizer
+// of about 340 lines, on the condition that report parsing stays at least 3×
+// as fast as encoding/json into RFC-shaped structs (the design of mox's
+// tlsrpt.Parse) on the real samples. Measured (BenchmarkParse/samples-mox,
+// CPU time): 3.1–3.8× with jsontext, 4.3–4.6× with the hand-written
+// tokenizer; jsontext stays. docs/performance.md has the numbers.
 
 // loc says where in a report a field is, for error and quirk paths.
 type loc uint8
@@ -59,15 +61,20 @@ var decodeOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsont
 
 type decoder struct {
 	dec  jsontext.Decoder
-	in   bytes.Buffer // the JSON; jsontext reads a bytes.Buffer in place
+	in   bytes.Buffer // a JSON input; jsontext reads a bytes.Buffer in place
 	base int          // bytes before the JSON (a byte order mark)
+	// A gzip input: inflated by zr from br, read by dec through src.
+	br   bytes.Reader
+	zr   gzip.Reader
+	src  inflater
+	head [3]byte
 	lim  Limits
 	// Counts over the whole report, checked against lim.
 	nPolicies, nDetails, nEntries int
 	pi, fi                        int // index of the current policy and failure detail, for paths
 	scratch                       []byte
 	quirks                        []quirk
-	// Values that failure details repeat, normalised and allocated once.
+	// Values that failure details repeat, normalized and allocated once.
 	hosts, ips, texts memo
 }
 
@@ -76,8 +83,12 @@ type decoder struct {
 var decoders = sync.Pool{New: func() any { return new(decoder) }}
 
 func putDecoder(d *decoder) {
+	// No reference to the input is kept; the gzip decompressor and the
+	// decoder's buffer for streams are.
 	d.in = bytes.Buffer{}
-	d.dec.Reset(&d.in) // no reference to the input is kept
+	d.br.Reset(nil)
+	d.src = inflater{}
+	d.dec.Reset(noInput{})
 	d.hosts, d.ips, d.texts = memo{}, memo{}, memo{}
 	clear(d.quirks)
 	d.quirks = d.quirks[:0]
@@ -86,6 +97,11 @@ func putDecoder(d *decoder) {
 	}
 	decoders.Put(d)
 }
+
+// noInput is what a pooled decoder reads: nothing.
+type noInput struct{}
+
+func (noInput) Read([]byte) (int, error) { return 0, io.EOF }
 
 // memo remembers the strings last made from some bytes.
 type memo struct {
@@ -112,20 +128,38 @@ func (m *memo) put(b []byte, val string) {
 	m.n++
 }
 
-// decodeReport decodes the report in data, or, when src is not nil, in the
-// gzip stream src.
-func decodeReport(data []byte, src *inflater, lim Limits) (*Report, error) {
+// getDecoder returns a decoder ready for a report, from the pool.
+func getDecoder(lim Limits) *decoder {
 	d := decoders.Get().(*decoder)
+	d.base, d.lim = 0, lim
+	d.nPolicies, d.nDetails, d.nEntries, d.pi, d.fi = 0, 0, 0, 0, 0
+	d.scratch, d.quirks = d.scratch[:0], d.quirks[:0]
+	return d
+}
+
+// decodeReport decodes the JSON report in data.
+func decodeReport(data []byte, lim Limits) (*Report, error) {
+	d := getDecoder(lim)
 	defer putDecoder(d)
-	*d = decoder{dec: d.dec, scratch: d.scratch[:0], quirks: d.quirks[:0], lim: lim}
-	if src == nil {
-		return d.decodeJSON(data)
+	return d.decodeJSON(data)
+}
+
+// decodeGzip decodes the report in data, gzip, inflated as it is decoded
+// (compress/gzip; a series of members is one stream, RFC 1952 §2.2), never
+// beyond lim.MaxDecompressed.
+func decodeGzip(data []byte, lim Limits) (*Report, error) {
+	d := getDecoder(lim)
+	defer putDecoder(d)
+	d.br.Reset(data)
+	if err := d.zr.Reset(&d.br); err != nil {
+		return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
 	}
-	r, err := d.decodeStream(src)
+	d.src = inflater{r: &d.zr, max: lim.MaxDecompressed}
+	r, err := d.decodeStream(&d.src)
 	if err != nil {
 		// What the whole input is decides first: too large, or broken
 		// gzip (as if it had been inflated before decoding).
-		if serr := src.drain(); serr != nil {
+		if serr := d.src.drain(); serr != nil {
 			return nil, serr
 		}
 	}
@@ -157,14 +191,14 @@ func (d *decoder) decodeJSON(data []byte) (*Report, error) {
 }
 
 func (d *decoder) decodeStream(src *inflater) (*Report, error) {
-	var head [3]byte
-	n, _ := io.ReadFull(src, head[:]) // an error shows again on the next read
-	d.skipBOM(head[:n])
+	n, _ := io.ReadFull(src, d.head[:]) // an error shows again on the next read
+	d.skipBOM(d.head[:n])
+	src.head = d.head[d.base:n]
 	src.dec = &d.dec
 	// One string as long as allowed, its quotes, and room for the
 	// decoder's reading ahead.
 	src.pending = int64(d.lim.MaxString) + 64<<10
-	d.dec.Reset(io.MultiReader(bytes.NewReader(head[d.base:n]), src), decodeOptions...)
+	d.dec.Reset(src, decodeOptions...)
 	switch k := d.peek(); {
 	case k == '{':
 	case k == 0:
@@ -1033,7 +1067,7 @@ func (d *decoder) ip(field string) (string, error) {
 	return s, nil
 }
 
-// host normalises a domain name to lower case, without a trailing dot, as
+// host normalizes a domain name to lower case, without a trailing dot, as
 // A-labels; with wildcard, a leading "*." is allowed (an mx pattern, RFC 8461
 // §3.2).
 func (d *decoder) host(b []byte, wildcard bool, l loc, field string) (string, error) {

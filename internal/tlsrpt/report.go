@@ -1,7 +1,6 @@
 package tlsrpt
 
 import (
-	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -140,7 +139,7 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Report is an aggregate TLS report, RFC 8460 §4, normalised.
+// Report is an aggregate TLS report, RFC 8460 §4, normalized.
 type Report struct {
 	OrganizationName string
 	ContactInfo      string // "" when absent or null
@@ -194,18 +193,12 @@ func ParseReport(data []byte, lim Limits) (*Report, error) {
 		if int64(len(data)) > lim.MaxDecompressed {
 			return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "JSON input larger than " + sizeString(lim.MaxDecompressed)}
 		}
-		return decodeReport(data, nil, lim)
+		return decodeReport(data, lim)
 	}
 	if int64(len(data)) > lim.MaxCompressed {
 		return nil, &ReportError{Err: ErrTooLarge, Offset: -1, Msg: "gzip input larger than " + sizeString(lim.MaxCompressed)}
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
-	}
-	// RFC 1952 §2.2: a gzip file is a series of members, inflated as one
-	// stream (gzip.Reader's multistream mode).
-	return decodeReport(nil, &inflater{r: zr, max: lim.MaxDecompressed}, lim)
+	return decodeGzip(data, lim)
 }
 
 func isGzip(b []byte) bool {
@@ -225,6 +218,7 @@ func sizeString(n int64) string {
 // string may be), so that the decoder's buffer stays small whatever the
 // input. err is the first error it returned.
 type inflater struct {
+	head    []byte // read first: the start of the stream, already inflated
 	r       *gzip.Reader
 	max     int64
 	n       int64
@@ -239,6 +233,11 @@ var (
 )
 
 func (f *inflater) Read(p []byte) (int, error) {
+	if len(f.head) > 0 {
+		n := copy(p, f.head)
+		f.head = f.head[n:]
+		return n, nil
+	}
 	if f.err != nil {
 		return 0, f.err
 	}
@@ -316,7 +315,7 @@ type Identity struct {
 	ReportID     string // report-id, trimmed
 }
 
-// Identity returns the report's normalised identity.
+// Identity returns the report's normalized identity.
 func (r *Report) Identity() Identity {
 	return Identity{
 		Organization: strings.ToLower(strings.TrimSpace(r.OrganizationName)),
@@ -421,7 +420,7 @@ type (
 	}
 )
 
-// JSON returns the report in the JSON form of RFC 8460 §4.4, normalised: times
+// JSON returns the report in the JSON form of RFC 8460 §4.4, normalized: times
 // in UTC as RFC 3339, mx-host as an array, absent optional fields left out.
 // Quirks are not part of it. ParseReport of the result gives r back (without
 // Quirks).
