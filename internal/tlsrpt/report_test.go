@@ -422,7 +422,7 @@ var reportCases = []reportCase{
 	{name: "empty and null IPs", in: vary(`"192.0.2.1"`, `""`, `"198.51.100.1"`, `null`), quirk: "receiving-ip: null", check: func(r *Report) bool {
 		return det0(r).SendingMTAIP == "" && det0(r).ReceivingIP == ""
 	}},
-	{name: "MX name normalised", in: vary(`"receiving-mx-hostname": "mx.example.com"`, `"receiving-mx-hostname": "MX.Example.com."`), check: func(r *Report) bool {
+	{name: "MX name normalized", in: vary(`"receiving-mx-hostname": "mx.example.com"`, `"receiving-mx-hostname": "MX.Example.com."`), check: func(r *Report) bool {
 		return det0(r).ReceivingMXHostname == "mx.example.com"
 	}},
 	{name: "MX name invalid", in: vary(`"receiving-mx-hostname": "mx.example.com"`, `"receiving-mx-hostname": "mx example"`), err: ErrInvalid, path: "policies[0].failure-details[0].receiving-mx-hostname"},
