@@ -34,6 +34,11 @@ for (const a of Object.values(m.artifacts || {})) {
 }' "$manifest")
 [[ -n $envs ]] || { echo "bootstrap: $manifest lists no stack" >&2; exit 1; }
 
+if ! command -v aws >/dev/null 2>&1; then
+	echo "bootstrap: the AWS CLI (aws) is not installed; it checks the CDK bootstrap of each region before the deploy" >&2
+	echo "bootstrap: install it (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html), then run make deploy again" >&2
+	exit 1
+fi
 if ! account=$(aws sts get-caller-identity --query Account --output text 2>&1); then
 	echo "bootstrap: no usable AWS credentials (aws sts get-caller-identity: $account)" >&2
 	echo "bootstrap: configure them (aws configure, AWS_PROFILE, …), then run make deploy again" >&2

@@ -146,3 +146,54 @@ echo "unexpected aws $*" >&2; exit 2
 		})
 	}
 }
+
+// TestCFNLint: make cfn-lint (part of make lint) lints the templates in
+// cdk.out with cfn-lint when it is installed, and says so when it is not
+// or when there is nothing to lint.
+func TestCFNLint(t *testing.T) {
+	out := t.TempDir()
+	for _, name := range []string{"a.template.json", "b.template.json"} {
+		if err := os.WriteFile(filepath.Join(out, name), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := filepath.Join(t.TempDir(), "cfn-lint.log")
+	withLint := fakeBin(t, map[string]string{"cfn-lint": `[[ $1 == --version ]] && { echo "cfn-lint 1.51.0"; exit 0; }; echo "$*" >>"$FAKE_LINT_LOG"; exit ${FAKE_LINT_EXIT:-0}`})
+	// A PATH with what make and its shell need, without cfn-lint.
+	base := fakeBin(t, nil)
+	for _, tool := range []string{"bash", "sh", "ls", "tr", "make", "cat"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(p, filepath.Join(base, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(path, cdkOut string, env ...string) (string, error) {
+		cmd := exec.Command(filepath.Join(base, "make"), "-s", "-C", "..", "cfn-lint", "CDK_OUT="+cdkOut)
+		cmd.Env = append([]string{"PATH=" + path, "FAKE_LINT_LOG=" + log, "HOME=" + os.Getenv("HOME")}, env...)
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	if got, err := run(base, out); err != nil || !strings.Contains(got, "cfn-lint: not installed") {
+		t.Errorf("without cfn-lint: %v, %q; want a note that it is not installed", err, got)
+	}
+	if got, err := run(withLint+":"+base, t.TempDir()); err != nil || !strings.Contains(got, "no templates in cdk.out") {
+		t.Errorf("without templates: %v, %q; want a note that nothing was linted", err, got)
+	}
+	got, err := run(withLint+":"+base, out)
+	ran, _ := os.ReadFile(log)
+	if err != nil || !strings.Contains(string(ran), "a.template.json") || !strings.Contains(string(ran), "b.template.json") {
+		t.Errorf("with cfn-lint: %v, %q; cfn-lint ran with %q", err, got, ran)
+	}
+	if _, err := run(withLint+":"+base, out, "FAKE_LINT_EXIT=2"); err == nil {
+		t.Error("make cfn-lint succeeded although cfn-lint found errors")
+	}
+	for _, l := range makeDryRun(t, "lint") {
+		if strings.Contains(l, "cfn-lint") {
+			return
+		}
+	}
+	t.Error("make lint does not run cfn-lint")
+}

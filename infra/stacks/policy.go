@@ -29,8 +29,8 @@ const HostHeader = "x-forwarded-host"
 // object whose keys are the served hosts. It answers 404 itself, without
 // reaching the policy function (one invocation per probe), for any method
 // but GET and HEAD, any path but PolicyPath and any host not served. For
-// the rest it copies the viewer's Host, lower-cased and without a trailing
-// dot, to HostHeader (overwriting whatever the viewer sent there), so the
+// the rest it copies the viewer's Host, lower-cased and without a port or
+// a trailing dot (as the policy handler matches hosts), to HostHeader (overwriting whatever the viewer sent there), so the
 // cache key does not split by the case senders happen to use. Error
 // answers are cached for ErrorCacheTTL like the origin's.
 func viewerRequestFunction(hostsJSON string) string {
@@ -38,6 +38,10 @@ func viewerRequestFunction(hostsJSON string) string {
 function handler(event) {
   var request = event.request;
   var host = request.headers.host ? request.headers.host.value.toLowerCase() : '';
+  var port = host.lastIndexOf(':');
+  if (port >= 0 && /^[0-9]+$/.test(host.substring(port + 1))) {
+    host = host.substring(0, port);
+  }
   if (host.length > 0 && host.charAt(host.length - 1) === '.') {
     host = host.substring(0, host.length - 1);
   }
