@@ -206,6 +206,10 @@ domain before senders' cached copies of its policy have expired (RFC 8461
 		DNS       string `json:"dns"`
 		// Retiring: RFC 3339 time after which the domain may be removed.
 		RemovableAfter string `json:"removable_after,omitempty"`
+		// Delegated: the CNAMEs the client creates once, and the CAs a
+		// CAA record of the client must allow.
+		ClientRecords []clientRecordJSON `json:"client_records,omitempty"`
+		CAAIssuers    []string           `json:"caa_issuers,omitempty"`
 	}
 	out := struct {
 		File         string       `json:"file"`
@@ -229,12 +233,21 @@ domain before senders' cached copies of its policy have expired (RFC 8461
 		}
 		for _, d := range cfg.Domains {
 			dns := "route53 " + d.DNS.HostedZoneID
-			if d.DNS.External {
+			switch {
+			case d.DNS.External:
 				dns = "external"
+			case d.DNS.Delegated:
+				dns = "delegated"
 			}
 			dj := domainJSON{
 				Name: d.Name, Mode: string(d.Policy.Mode), PolicyID: d.Policy.ID(),
 				STSRecord: d.STSRecord().String(), DNS: dns,
+			}
+			if del, ok := cfg.Delegated(d); ok {
+				for _, r := range del.Records() {
+					dj.ClientRecords = append(dj.ClientRecords, clientRecordJSON{Name: r.Name, Type: "CNAME", Value: r.Target})
+				}
+				dj.CAAIssuers = config.AmazonCAAIssuers()
 			}
 			if d.Retiring() {
 				dj.RemovableAfter = d.Retire.RemovableAfter().UTC().Format(time.RFC3339)
@@ -275,6 +288,14 @@ domain before senders' cached copies of its policy have expired (RFC 8461
 					}
 					fmt.Fprintf(env.stdout, "  %-30s retiring: %s\n", "", when)
 				}
+				if len(d.ClientRecords) > 0 {
+					fmt.Fprintf(env.stdout, "  %-30s the client creates these records once:\n", "")
+					for _, r := range d.ClientRecords {
+						fmt.Fprintf(env.stdout, "  %-30s   %s. %s %s.\n", "", r.Name, r.Type, r.Value)
+					}
+					fmt.Fprintf(env.stdout, "  %-30s a client that publishes CAA records must allow Amazon to issue for %s:\n", "", d.ClientRecords[0].Name)
+					fmt.Fprintf(env.stdout, "  %-30s   CAA 0 issue \"%s\" (or %s)\n", "", d.CAAIssuers[0], strings.Join(d.CAAIssuers[1:], ", "))
+				}
 			}
 			fmt.Fprintf(env.stdout, "  _smtp._tls: %s\n", out.TLSRPT)
 		}
@@ -283,6 +304,14 @@ domain before senders' cached copies of its policy have expired (RFC 8461
 		return exitInvalid
 	}
 	return exitOK
+}
+
+// clientRecordJSON is one DNS record a client creates for a delegated
+// domain.
+type clientRecordJSON struct {
+	Name  string `json:"name"`  // owner, no trailing dot
+	Type  string `json:"type"`  // CNAME
+	Value string `json:"value"` // target, no trailing dot
 }
 
 // checkDeployed compares cfg with the deployed stack whose outputs are in

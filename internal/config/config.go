@@ -49,6 +49,9 @@ type Config struct {
 	Domains      []Domain
 	Reporting    Reporting
 	Checker      Checker
+	// Delegation is the operator's zone that client domains (dns:
+	// delegated) point at; nil when the file has no delegation section.
+	Delegation *Delegation
 
 	file     string // the filename given to Parse
 	warnings []Warning
@@ -66,12 +69,15 @@ type Domain struct {
 }
 
 // DNS says where a domain's records are published. Either External is true
-// (records are printed for the user to create), or HostedZoneID and ZoneName
-// name the Route53 hosted zone that holds the domain (ZoneName is the
-// domain's name or a parent of it).
+// (records are printed for the user to create), or Delegated is true (a
+// client's domain: the client creates three CNAMEs into the operator's
+// zone once, delegation.go), or HostedZoneID and ZoneName name the Route53
+// hosted zone that holds the domain (ZoneName is the domain's name or a
+// parent of it).
 type DNS struct {
 	HostedZoneID, ZoneName string
 	External               bool
+	Delegated              bool
 }
 
 // Reporting says where TLS reports are sent: the rua of the _smtp._tls TXT

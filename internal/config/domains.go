@@ -25,12 +25,14 @@ type domainEntry struct {
 
 // dnsFields is the structure of a domain's dns mapping.
 type dnsFields struct {
-	usable   bool // one of route53 and external, as the structure allows
-	external bool
-	zoneID   *scalar // nil: missing or not a string (reported)
-	zoneName *scalar
-	badName  bool // zone_name given but not a string (reported)
-	errs     int  // errors found in the structure
+	usable    bool // one of route53, external and delegated, as the structure allows
+	external  bool
+	delegated bool
+	line      int     // where dns is
+	zoneID    *scalar // nil: missing or not a string (reported)
+	zoneName  *scalar
+	badName   bool // zone_name given but not a string (reported)
+	errs      int  // errors found in the structure
 }
 
 // domains reads the domain list; each domain gets a complete, validated
@@ -82,7 +84,7 @@ func (p *parser) domainStructure(n *yaml.Node, path string) (domainEntry, bool) 
 		d := p.dnsStructure(df)
 		e.dns = &d
 	} else {
-		p.add(n.Line, join(path, "dns"), nil, "required: route53: {hosted_zone_id: …} or external: true")
+		p.add(n.Line, join(path, "dns"), nil, "required: route53: {hosted_zone_id: …}, external: true or delegated")
 	}
 	if pf, has := fs["policy"]; has {
 		before := len(p.errs)
@@ -107,7 +109,15 @@ func (p *parser) dnsStructure(f field) dnsFields {
 }
 
 func (p *parser) dnsChoice(f field) dnsFields {
-	var d dnsFields
+	d := dnsFields{line: f.val.Line}
+	if f.val.Kind == yaml.ScalarNode && f.val.ShortTag() == "!!str" {
+		if f.val.Value != "delegated" {
+			p.add(f.val.Line, f.path, nil, "%q: give delegated, or a mapping with route53 or external", f.val.Value)
+			return d
+		}
+		d.delegated, d.usable = true, true
+		return d
+	}
 	fs := p.mapping(f.val, f.path, "route53", "external")
 	if fs == nil {
 		return d
@@ -193,6 +203,9 @@ func (p *parser) domainValues(e domainEntry, defaults policySpec, first map[stri
 		return Domain{}, false
 	}
 	d.Policy = pol
+	if d.DNS.Delegated {
+		p.delegated = append(p.delegated, scalar{text: d.Name, line: e.dns.line, path: join(e.path, "dns")})
+	}
 	if e.retire != nil {
 		d.Retire = &Retirement{Since: since, Replaces: pol, line: e.retire.line, field: e.retire.path}
 		d.Policy = retiringPolicy(pol)
@@ -217,6 +230,9 @@ func (p *parser) dnsValues(f dnsFields, name string) (DNS, bool) {
 	}
 	if f.external {
 		return DNS{External: true}, true
+	}
+	if f.delegated {
+		return DNS{Delegated: true}, true
 	}
 	before := len(p.errs)
 	var d DNS

@@ -10,7 +10,7 @@ import (
 )
 
 // topKeys are the sections of the file.
-var topKeys = []string{"organization", "region", "defaults", "domains", "reporting", "checker"}
+var topKeys = []string{"organization", "region", "defaults", "domains", "reporting", "checker", "delegation"}
 
 // parse decodes data, which must be a single YAML document, into a Config:
 // the top level here, each section in its own file.
@@ -38,8 +38,12 @@ func (p *parser) parse(data []byte) *Config {
 	if f, ok := top["defaults"]; ok {
 		defaults = p.defaults(f)
 	}
+	if f, ok := top["delegation"]; ok {
+		c.Delegation = p.delegation(f) // delegation.go
+	}
 	if f, ok := top["domains"]; ok {
 		c.Domains = p.domains(f, defaults) // domains.go
+		p.checkDelegated(c, top)           // delegation.go
 	} else {
 		p.add(root.Line, "domains", nil, "required: at least one domain")
 	}

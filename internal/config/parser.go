@@ -27,6 +27,8 @@ type parser struct {
 	warnings  []Warning
 	warned    map[Warning]bool
 	truncated bool
+	// delegated are the domains with dns: delegated, where each says so.
+	delegated []scalar
 }
 
 func (p *parser) add(line int, path string, cause error, format string, args ...any) {
