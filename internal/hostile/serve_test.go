@@ -396,3 +396,53 @@ func checkEmbedded(t *testing.T, data string, keys []string) {
 		t.Errorf("facts stored for %q\nwant %q", factKeys, keys)
 	}
 }
+
+// TestServeConcurrent posts each of the costliest refused reports of the
+// corpus three times at once (issue 14 §1: a body was parsed whole before
+// the duplicate check, and three concurrent re-posts of the array bomb took
+// 2.6 GB): every post gets its status, and serve's peak resident memory
+// stays under the same bound as for one request at a time.
+func TestServeConcurrent(t *testing.T) {
+	const copies = 3
+	var heavy []Case
+	for _, c := range loadCorpus(t) {
+		switch c.Name {
+		case "report-policy-string-bomb", "report-mx-host-bomb", "report-too-many-details", "report-too-many-policies":
+			heavy = append(heavy, c)
+		}
+	}
+	if len(heavy) != 4 {
+		t.Fatalf("%d of the 4 heavy cases in the corpus", len(heavy))
+	}
+	dir := t.TempDir()
+	cfg, data := filepath.Join(dir, "ststack.yaml"), filepath.Join(dir, "data")
+	if err := os.WriteFile(cfg, []byte(orgFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startServe(t, buildCLI(t), cfg, data)
+	defer p.stop(t)
+	pid := p.cmd.Process.Pid
+	var peaks []casePeak
+	for _, c := range heavy {
+		if err := resetPeakRSS(pid); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range copies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if got, err := send(p.addr, c); err != nil || got != c.Expect {
+					t.Errorf("%s: status %d, %v; want %d", c.Name, got, err, c.Expect)
+				}
+			}()
+		}
+		wg.Wait()
+		rss, err := peakRSS(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peaks = append(peaks, casePeak{fmt.Sprintf("%s ×%d", c.Name, copies), c.Expect, rss})
+	}
+	checkPeaks(t, "serve", peaks, serveMemoryBound)
+}
