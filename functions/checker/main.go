@@ -33,6 +33,7 @@ import (
 	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/lambdaenv"
 	"github.com/ststack/ststack/internal/notify"
+	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/store/awsstore"
 )
 
@@ -97,7 +98,13 @@ type handler struct {
 
 func newHandler(cfg *config.Config, s lambdaenv.Env, d deps) (*handler, error) {
 	cc := d.Network
+	// Readiness and alerts count the reports the organisation file says
+	// (reporting.count; conflicting ones only when asked).
 	cc.Stats = d.Stats
+	if fl, ok := d.Stats.(store.FactLister); ok {
+		cc.Stats = store.Counted{FactLister: fl, Counting: store.Counting{
+			Provenances: cfg.Reporting.Count.Provenances, Conflicting: cfg.Reporting.Count.Conflicting}}
+	}
 	cc.SMTPProbe = cfg.Checker.SMTPProbe
 	if s.SMTPProbe != nil {
 		cc.SMTPProbe = *s.SMTPProbe

@@ -43,10 +43,20 @@ func (r *run) checkReports(ctx context.Context) {
 			"check the report store (permissions, throttling); the next run retries"))
 		return
 	}
+	if st.Conflicting > 0 {
+		what := "left out of readiness and alerts until resolved"
+		if st.Excluded < st.Conflicting {
+			what = "counted, as reporting.count.conflicting says"
+		}
+		r.add(finding(health.SeverityWarning, health.CodeReportsConflicting, "",
+			fmt.Sprintf("%s in the last %d days %s a second, different body under the same organisation and report-id: one of them may be forged (%s)",
+				plural(st.Conflicting, "report"), days, map[bool]string{true: "has", false: "have"}[st.Conflicting == 1], what),
+			"compare the bodies in the dashboard (reports marked conflicting), their provenance and signing domain; ask the sender if in doubt"))
+	}
 	if st.STS.Failure > 0 {
 		f := finding(health.SeverityWarning, health.CodeReportsSTSFailures, "",
 			fmt.Sprintf("senders reported %d failed of %d sessions under the sts policy in the last %d days (%s)",
-				st.STS.Failure, st.STS.Success+st.STS.Failure, days, breakdown(st)),
+				st.STS.Failure, store.AddSat(st.STS.Success, st.STS.Failure), days, breakdown(st)),
 			"fix what the result types say on the MX hosts named, before switching to enforce")
 		if r.res.Mode == mtasts.ModeEnforce {
 			f.Severity = health.SeverityError
@@ -65,7 +75,7 @@ func (r *run) checkReports(ctx context.Context) {
 	if st.STS.Failure > 0 {
 		blockers = append(blockers, plural(int(st.STS.Failure), "failed sts session"))
 	}
-	if n := st.STS.Success + st.STS.Failure; n < r.c.cfg.ReadinessMinSessions {
+	if n := store.AddSat(st.STS.Success, st.STS.Failure); n < r.c.cfg.ReadinessMinSessions {
 		blockers = append(blockers, fmt.Sprintf("%d of the %d sessions under the sts policy needed in %d days", n, r.c.cfg.ReadinessMinSessions, days))
 	}
 	if len(blockers) > 0 {

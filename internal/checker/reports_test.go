@@ -3,6 +3,7 @@ package checker
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 	"github.com/ststack/ststack/internal/store"
@@ -53,6 +55,7 @@ func TestReportsAndReadiness(t *testing.T) {
 		broken   bool // the domain also has an error finding
 		want     []string
 		contains string // in the last finding's message
+		absent   string // in no finding's message
 	}{
 		{name: "ready", mode: "testing", stats: sums(4, 300, 300),
 			want: []string{"info ready-to-enforce"}, contains: "300 sessions"},
@@ -71,6 +74,10 @@ func TestReportsAndReadiness(t *testing.T) {
 			want:     []string{"error reports-sts-failures 2026-02-25"},
 			contains: "certificate-expired 10, sts-policy-fetch-error 2; by MX: mx1.example 10, (unnamed) 2"},
 		{name: "clean-enforce", mode: "enforce", stats: sums(4, 300, 300)},
+		{name: "conflicting", mode: "testing", stats: func() store.Summary { s := sums(4, 300, 300); s.Conflicting, s.Excluded = 2, 2; return s }(),
+			want: []string{"warning reports-conflicting", "info ready-to-enforce"}},
+		{name: "saturated", mode: "testing", stats: store.Summary{Reports: 2, STS: store.Totals{Success: math.MaxInt64, Failure: math.MaxInt64}},
+			want: []string{"warning reports-sts-failures", "info not-ready"}, contains: "failed sts session", absent: "-2"},
 		{name: "store-down", mode: "testing", err: errors.New("throttled"),
 			want: []string{"warning reports-unavailable"}, contains: "throttled"},
 	}
@@ -94,6 +101,11 @@ func TestReportsAndReadiness(t *testing.T) {
 			if tc.contains != "" {
 				if msg := r.Findings[len(r.Findings)-1].Message; !strings.Contains(msg, tc.contains) {
 					t.Errorf("message %q does not contain %q", msg, tc.contains)
+				}
+			}
+			for _, f := range r.Findings {
+				if tc.absent != "" && strings.Contains(f.Message, tc.absent) {
+					t.Errorf("message %q contains %q", f.Message, tc.absent)
 				}
 			}
 			// 14 days, today (2026-03-01) included.
@@ -128,5 +140,13 @@ func TestNoStatsNoReadiness(t *testing.T) {
 	w.Serve(t, d)
 	if r := c.Check(context.Background(), testTarget(t, "nostats.test", p)); len(r.Findings) != 0 {
 		t.Errorf("findings %+v without a report store, want none", r.Findings)
+	}
+}
+
+// TestProvenanceNames: the organisation file names provenances as the
+// store records them (config sits below store and cannot import it).
+func TestProvenanceNames(t *testing.T) {
+	if got, want := config.Provenances(), store.Provenances(); !slices.Equal(got, want) {
+		t.Errorf("config.Provenances() = %q, store.Provenances = %q", got, want)
 	}
 }

@@ -88,6 +88,7 @@ type Reporting struct {
 	Mailto   string       // address for rua=mailto:, optional
 	ExtraRUA []tlsrpt.RUA // further rua URIs, published as written
 	Email    Email        // receiving reports e-mailed to Mailto (email.go)
+	Count    Count        // which stored reports count for readiness and alerts (count.go)
 }
 
 // Checker configures the scheduled checker.

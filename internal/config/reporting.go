@@ -24,12 +24,15 @@ type reportingFields struct {
 // least one rua is required (RFC 8460 §3: rua is required). The email
 // subsection is read by email (email.go).
 func (p *parser) reporting(f field, domains []Domain) Reporting {
-	fs := p.mapping(f.val, f.path, "https", "domain", "mailto", "extra_rua", "email")
+	fs := p.mapping(f.val, f.path, "https", "domain", "mailto", "extra_rua", "email", "count")
 	if fs == nil {
 		return Reporting{}
 	}
 	rf := p.reportingStructure(fs)
 	r := p.reportingValues(rf, domains)
+	if cf, ok := fs["count"]; ok {
+		r.Count = p.count(cf) // count.go
+	}
 	if !rf.httpsGiven && !rf.mailtoGiven && !rf.extraGiven {
 		p.add(f.val.Line, f.path, nil, "no report destination: set https: true, mailto or extra_rua (RFC 8460 §3 requires a rua)")
 	}

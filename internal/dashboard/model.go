@@ -46,6 +46,10 @@ type DomainStatus struct {
 	Last7Days   Window        `json:"last_7_days"`
 	Last30Days  Window        `json:"last_30_days"`
 	Readiness   Readiness     `json:"readiness"`
+	// Conflicting counts the reports of the last 30 days that have a
+	// second, different body under one identity (left out of the sums
+	// unless reporting.count.conflicting).
+	Conflicting int `json:"conflicting"`
 }
 
 // Window is the report volume of a day range.
@@ -259,8 +263,13 @@ type DomainDetail struct {
 	DNS    DNSInfo     `json:"dns"`
 	DayRange
 	SampleData bool `json:"sample_data"`
-	// Totals sum the range.
+	// Totals sum the range: the reports reporting.count counts.
 	Totals Window `json:"totals"`
+	// Conflicting counts the reports of the range with a second,
+	// different body under one identity; Excluded those left out of
+	// every sum by reporting.count.
+	Conflicting int `json:"conflicting"`
+	Excluded    int `json:"excluded"`
 	// Daily has one entry per day of the range, oldest first.
 	Daily []DayPoint `json:"daily"`
 	// Failed sessions by result type, MX host, receiving and sending IP
@@ -340,6 +349,11 @@ type ReportRow struct {
 	Failure          int64               `json:"failure"`
 	ResultTypes      []tlsrpt.ResultType `json:"result_types"`
 	Sample           bool                `json:"sample"`
+	// Provenance is how far the report is authenticated (store.Report
+	// .Provenance; "" for reports stored before it was recorded);
+	// Conflict is true when another body holds the same identity.
+	Provenance string `json:"provenance"`
+	Conflict   bool   `json:"conflict"`
 }
 
 // ReportView is one stored report.
@@ -403,6 +417,14 @@ func eachDomain(ctx context.Context, domains []config.Domain, fn func(ctx contex
 }
 
 func (m *model) today() store.Day { return store.DayOf(m.now()) }
+
+// counting is what the sums count: the organisation file's reporting.count.
+func (m *model) counting() store.Counting {
+	return store.Counting{Provenances: m.cfg.Reporting.Count.Provenances, Conflicting: m.cfg.Reporting.Count.Conflicting}
+}
+
+// counts reports whether the sums count fact f.
+func (m *model) counts(f store.Fact) bool { return m.counting().Counts(f) }
 
 // last returns the latest check of domain, nil when none.
 func (m *model) last(ctx context.Context, domain string) (*health.Result, error) {
@@ -502,6 +524,12 @@ func (m *model) overview(ctx context.Context) (*Overview, error) {
 			s.Check = summarizeCheck(*chk)
 		}
 		for _, f := range facts {
+			if f.Conflict {
+				s.Conflicting++
+			}
+			if !m.counts(f) {
+				continue
+			}
 			s.Last7Days.add(f)
 			s.Last30Days.add(f)
 		}
@@ -542,7 +570,7 @@ func (m *model) domain(ctx context.Context, d config.Domain, r DayRange) (*Domai
 	if err != nil {
 		return nil, err
 	}
-	sum := store.Summarize(d.Name, r.From, r.To, facts)
+	sum := store.SummarizeCounting(d.Name, r.From, r.To, facts, m.counting())
 	dd := &DomainDetail{
 		Domain: d.Name, Mode: d.Policy.Mode, DNS: dnsOf(d), DayRange: r,
 		Totals:         Window{DayRange: r},
@@ -556,7 +584,9 @@ func (m *model) domain(ctx context.Context, d config.Domain, r DayRange) (*Domai
 		Readiness:      readinessOf(d.Policy.Mode, chk),
 		Policy: PolicyInfo{URL: "https://" + d.PolicyHost() + "/.well-known/mta-sts.txt",
 			ID: d.Policy.ID(), Text: d.PolicyText()},
-		Records: m.records(d),
+		Records:     m.records(d),
+		Conflicting: sum.Conflicting,
+		Excluded:    sum.Excluded,
 	}
 	byDay := make(map[store.Day]*DayPoint, r.Days())
 	dd.Daily = make([]DayPoint, r.Days())
@@ -565,6 +595,9 @@ func (m *model) domain(ctx context.Context, d config.Domain, r DayRange) (*Domai
 		byDay[dd.Daily[i].Day] = &dd.Daily[i]
 	}
 	for _, f := range facts {
+		if !m.counts(f) {
+			continue
+		}
 		dd.Totals.add(f)
 		if p := byDay[f.Day]; p != nil {
 			p.Reports++
@@ -621,7 +654,8 @@ func (m *model) reports(ctx context.Context, f ReportFilter) (*ReportList, error
 			if r == nil {
 				r = &ReportRow{Key: fa.ReportKey, Organization: fa.Organization, OrganizationName: fa.OrganizationName,
 					ReportID: fa.ReportID, Day: fa.Day, Start: fa.Start, End: fa.End,
-					Sample: isSampleFact(fa), ResultTypes: []tlsrpt.ResultType{}}
+					Sample: isSampleFact(fa), ResultTypes: []tlsrpt.ResultType{},
+					Provenance: fa.Provenance, Conflict: fa.Conflict}
 				rows[fa.ReportKey] = r
 				types[fa.ReportKey] = map[tlsrpt.ResultType]bool{}
 			}

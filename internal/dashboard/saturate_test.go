@@ -10,17 +10,21 @@ import (
 // hugeReport is a report about example.com on 2024-03-27 whose 1,100
 // policies each claim 2^53 successful and 2^53 failed sessions: its sums
 // saturate at math.MaxInt64 in the store.
-func hugeReport(id string) []byte {
+func hugeReport(id string) []byte { return hugeReportN(id, 1100, 1<<53) }
+
+// hugeReportN is such a report with n policies of 2^53 successful and
+// failures failed sessions each.
+func hugeReportN(id string, policies int, failures int64) []byte {
 	const n = 1 << 53
 	var b strings.Builder
 	fmt.Fprintf(&b, `{"organization-name":"Big Sender","date-range":{"start-datetime":"2024-03-27T00:00:00Z",`+
 		`"end-datetime":"2024-03-27T23:59:59Z"},"contact-info":"tls@big.example","report-id":%q,"policies":[`, id)
-	for i := range 1100 {
+	for i := range policies {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		fmt.Fprintf(&b, `{"policy":{"policy-type":"sts","policy-string":["version: STSv1"],"policy-domain":"example.com"},`+
-			`"summary":{"total-successful-session-count":%d,"total-failure-session-count":%d}}`, n, n)
+			`"summary":{"total-successful-session-count":%d,"total-failure-session-count":%d}}`, n, failures)
 	}
 	b.WriteString(`]}`)
 	return []byte(b.String())

@@ -130,6 +130,10 @@ const (
 	// Stored TLS reports (RFC 8460 §4).
 	CodeReportsSTSFailures Code = "reports-sts-failures"
 	CodeReportsUnavailable Code = "reports-unavailable"
+	// CodeReportsConflicting: reports in the readiness window have a
+	// second, different body under the same organisation and report-id
+	// (one may be forged); they are left out of readiness and alerts.
+	CodeReportsConflicting Code = "reports-conflicting"
 
 	// A retiring domain (RFC 8461 §8.3): waiting, or free to be removed.
 	CodeRetiring Code = "retiring"

@@ -88,7 +88,7 @@ func IdentityKeyOf(key string) string {
 
 // Conflicting reports whether the record is one of several bodies stored
 // for one identity.
-func (r *Report) Conflicting() bool { return len(r.Conflicts) > 0 }
+func (r Report) Conflicting() bool { return len(r.Conflicts) > 0 }
 
 // AddConflict adds key to the record's conflicts, once, keeping them
 // sorted.

@@ -85,13 +85,15 @@ const (
 )
 
 // Provenances lists every provenance, most trusted first.
-var Provenances = []string{ProvenanceEmailAligned, ProvenanceEmailUnaligned, ProvenanceHTTPS}
+func Provenances() []string {
+	return []string{ProvenanceEmailAligned, ProvenanceEmailUnaligned, ProvenanceHTTPS}
+}
 
 // ProvenanceOf is the provenance of a report record, also of one stored
 // before provenance was recorded: its channel tells HTTPS from e-mail, and
 // an old e-mailed record counts as unaligned (its organisation was never
 // checked against the signer).
-func (r *Report) ProvenanceOf() string {
+func (r Report) ProvenanceOf() string {
 	switch {
 	case r.Provenance != "":
 		return r.Provenance

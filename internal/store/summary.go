@@ -53,6 +53,11 @@ type Summary struct {
 	From    Day    `json:"from"`
 	To      Day    `json:"to"`
 	Reports int    `json:"reports"`
+	// Conflicting counts the facts in the range whose report is one of
+	// several bodies of one identity (Fact.Conflict), counted or not;
+	// Excluded the facts the Counting left out of every sum below.
+	Conflicting int `json:"conflicting"`
+	Excluded    int `json:"excluded"`
 	// Totals are summed over every policy type; STS over policies of type
 	// "sts" only (RFC 8460 §4.4).
 	Totals
@@ -69,9 +74,34 @@ type Summary struct {
 	BySendingIP   []Count `json:"by_sending_ip"`
 }
 
+// Counting says which stored facts the sums count: the organisation
+// file's reporting.count (docs/reports.md, "What counts"). The zero
+// Counting counts every provenance, conflicting reports not.
+type Counting struct {
+	// Provenances are the provenances counted (Provenance*); empty: all.
+	// Facts stored before provenance was recorded count only with all.
+	Provenances []string
+	// Conflicting counts the facts of conflicting reports too; by default
+	// they are left out until the conflict is resolved.
+	Conflicting bool
+}
+
+// Counts reports whether c counts f.
+func (c Counting) Counts(f Fact) bool {
+	if f.Conflict && !c.Conflicting {
+		return false
+	}
+	return len(c.Provenances) == 0 || slices.Contains(c.Provenances, f.Provenance)
+}
+
 // Summarize sums facts (those of domain within [from, to]; others are
-// ignored) into a Summary.
+// ignored) into a Summary, as the zero Counting says.
 func Summarize(domain string, from, to Day, facts []Fact) Summary {
+	return SummarizeCounting(domain, from, to, facts, Counting{})
+}
+
+// SummarizeCounting is Summarize counting what c counts.
+func SummarizeCounting(domain string, from, to Day, facts []Fact, c Counting) Summary {
 	s := Summary{Domain: domain, From: from, To: to,
 		ByDay: []DayTotals{}, ByOrganization: []OrgTotals{}}
 	byDay := map[Day]*DayTotals{}
@@ -79,6 +109,13 @@ func Summarize(domain string, from, to Day, facts []Fact) Summary {
 	byType, byMX, byRIP, bySIP := map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
 	for _, f := range facts {
 		if f.Domain != domain || f.Day < from || f.Day > to {
+			continue
+		}
+		if f.Conflict {
+			s.Conflicting++
+		}
+		if !c.Counts(f) {
+			s.Excluded++
 			continue
 		}
 		s.Reports++
@@ -117,7 +154,7 @@ func Summarize(domain string, from, to Day, facts []Fact) Summary {
 		s.ByOrganization = append(s.ByOrganization, *o)
 	}
 	slices.SortFunc(s.ByOrganization, func(a, b OrgTotals) int {
-		return cmp.Or(cmp.Compare(b.Success+b.Failure, a.Success+a.Failure), cmp.Compare(a.Organization, b.Organization))
+		return cmp.Or(cmp.Compare(addSat(b.Success, b.Failure), addSat(a.Success, a.Failure)), cmp.Compare(a.Organization, b.Organization))
 	})
 	s.ByResultType, s.ByMXHost = counts(byType), counts(byMX)
 	s.ByReceivingIP, s.BySendingIP = counts(byRIP), counts(bySIP)
@@ -142,9 +179,21 @@ type FactLister interface {
 // SummaryFrom reads domain's facts over [from, to] from s and sums them
 // (Summarize): every store's Summary.
 func SummaryFrom(ctx context.Context, s FactLister, domain string, from, to Day) (Summary, error) {
-	facts, err := s.Facts(ctx, domain, from, to)
+	return Counted{s, Counting{}}.Summary(ctx, domain, from, to)
+}
+
+// Counted sums the facts of a store as its Counting says: the Summary the
+// checker reads when the organisation file chooses what counts.
+type Counted struct {
+	FactLister
+	Counting
+}
+
+// Summary reads domain's facts over [from, to] and sums those c counts.
+func (c Counted) Summary(ctx context.Context, domain string, from, to Day) (Summary, error) {
+	facts, err := c.Facts(ctx, domain, from, to)
 	if err != nil {
 		return Summary{}, err
 	}
-	return Summarize(domain, from, to, facts), nil
+	return SummarizeCounting(domain, from, to, facts, c.Counting), nil
 }

@@ -223,3 +223,20 @@ func testIdenticalConcurrent(t *testing.T, s Store) {
 	}
 	checkFacts(t, s, recs, []string{"example.com"}, "2024-03-08")
 }
+
+// testConflictsExcluded: the sums leave the facts of conflicting reports
+// out (counting them as Conflicting and Excluded) until resolved.
+func testConflictsExcluded(t *testing.T, s Store) {
+	ctx := context.Background()
+	save(t, s, Entry(t, Report("Honest", "h1", "2024-03-09", 100, []string{"example.com"})))
+	save(t, s, Entry(t, Report("Google LLC", "g1", "2024-03-09", 5, []string{"example.com"})))
+	save(t, s, Entry(t, Report("Google LLC", "g1", "2024-03-09", 7, []string{"example.com"}, fetchError)))
+	sum, err := s.Summary(ctx, "example.com", "2024-03-09", "2024-03-09")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Reports != 1 || sum.Success != 100 || sum.Failure != 0 || sum.Conflicting != 2 || sum.Excluded != 2 {
+		t.Errorf("Summary = %d reports, %d/%d sessions, %d conflicting, %d excluded; want 1, 100/0, 2, 2",
+			sum.Reports, sum.Success, sum.Failure, sum.Conflicting, sum.Excluded)
+	}
+}

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConflictKept", testConflictKept},
 		{"ConcurrentBodies", testConcurrentBodies},
 		{"IdenticalConcurrent", testIdenticalConcurrent},
+		{"ConflictsExcluded", testConflictsExcluded},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -505,7 +506,7 @@ func testEmailVerdict(t *testing.T, s Store) {
 // of its facts.
 func testProvenance(t *testing.T, s Store) {
 	ctx := context.Background()
-	for i, p := range store.Provenances {
+	for i, p := range store.Provenances() {
 		e := Entry(t, Report("Mailer", fmt.Sprintf("prov-%d", i), "2024-03-05", 1, []string{"example.com", "example.org"}))
 		e.SetProvenance(p)
 		save(t, s, e)
