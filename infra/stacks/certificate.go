@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -118,17 +119,23 @@ func hostedZone(scope constructs.Construct, dom config.Domain) awsroute53.IHoste
 // outputIDs gives every domain an output id made of the CamelCase letters
 // and digits an output id allows (mail.example.com → MailExampleCom); a
 // name that would repeat an earlier one (a.b.com and a-b.com) gets its
-// index appended.
+// index in the sorted names appended, so the order of the file does not
+// rename outputs.
 func outputIDs(domains []config.Domain) map[string]string {
+	names := make([]string, len(domains))
+	for i, dom := range domains {
+		names[i] = dom.Name
+	}
+	sort.Strings(names)
 	ids := make(map[string]string, len(domains))
 	used := map[string]bool{}
-	for i, dom := range domains {
-		id := camel(dom.Name)
+	for i, name := range names {
+		id := camel(name)
 		if used[id] {
 			id += strconv.Itoa(i)
 		}
 		used[id] = true
-		ids[dom.Name] = id
+		ids[name] = id
 	}
 	return ids
 }

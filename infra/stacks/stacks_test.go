@@ -820,6 +820,8 @@ func TestOutputIDs(t *testing.T) {
 		{[]string{"example.com"}, map[string]string{"example.com": "ExampleCom"}},
 		{[]string{"mail.example.com", "xn--bcher-kva.example"}, map[string]string{"mail.example.com": "MailExampleCom", "xn--bcher-kva.example": "XnBcherKvaExample"}},
 		{[]string{"a-b.com", "a.b.com", "ab.com"}, map[string]string{"a-b.com": "ABCom", "a.b.com": "ABCom1", "ab.com": "AbCom"}},
+		// The file's order does not matter (issue 15, item 5).
+		{[]string{"ab.com", "a.b.com", "a-b.com"}, map[string]string{"a-b.com": "ABCom", "a.b.com": "ABCom1", "ab.com": "AbCom"}},
 		{[]string{"1.example", "2.example"}, map[string]string{"1.example": "1Example", "2.example": "2Example"}},
 	}
 	for _, tc := range cases {
