@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miekg/dns"
+
+	"github.com/ststack/ststack/internal/checker/checktest"
 	"github.com/ststack/ststack/internal/config"
 )
 
@@ -70,5 +73,60 @@ func TestConfigValidateDelegated(t *testing.T) {
 		if s := r.Name + ". " + r.Type + " " + r.Value + "."; s != want[i] {
 			t.Errorf("client_records[%d] = %q, want %q", i, s, want[i])
 		}
+	}
+}
+
+// TestServeDelegated: ststack serve answers a delegated client domain's
+// policy by Host, like any other domain.
+func TestServeDelegated(t *testing.T) {
+	org := writeFile(t, "org.yaml", []byte(delegatedOrg))
+	cfg, err := config.Load(org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := cfg.Domain("client.example")
+	base, stop := startServe(t, "--config", org, "--data", t.TempDir())
+	code, body, hdr := do(t, "GET", base+"/.well-known/mta-sts.txt", "mta-sts.client.example", "", nil)
+	if code != 200 || body != d.PolicyText() || !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") {
+		t.Errorf("delegated policy: %d %q %v", code, body, hdr)
+	}
+	if c := stop(); c != exitOK {
+		t.Errorf("serve exited %d", c)
+	}
+}
+
+// TestCheckDelegated: `ststack check --config` on a loopback DNS where the
+// client has its three CNAMEs passes; when one CNAME points elsewhere it
+// fails with delegation-cname-elsewhere on that name.
+func TestCheckDelegated(t *testing.T) {
+	cw := newCheckWorld(t)
+	org := writeFile(t, "org.yaml", []byte(`organization: Operator
+region: eu-west-1
+domains:
+  - name: client.test
+    dns: delegated
+    policy: {mode: enforce, mx: [mx.client.test]}
+delegation: {zone: ops.test, hosted_zone_id: Z0123456789ABCDEFGHIJ}
+reporting: {mailto: tlsrpt@reports.test}
+`))
+	cfg, err := config.Load(org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := cfg.Domain("client.test")
+	del, _ := cfg.Delegated(d)
+	cw.w.ServeDelegated(t, checktest.Domain{Name: "client.test", Policy: d.PolicyText(), ID: d.Policy.ID(),
+		MX: []string{"mx.client.test"}, TLSRPT: "v=TLSRPTv1; rua=mailto:tlsrpt@reports.test"},
+		del.PolicyHost.Target, del.STS.Target, del.TLSRPT.Target)
+	code, out, errs := cw.run(t, false, "--config", org)
+	if code != exitOK || !strings.Contains(out, "client.test  ok") {
+		t.Fatalf("with the three CNAMEs: exit %d\n%s\n%s", code, out, errs)
+	}
+	cw.w.DNS.Remove("_mta-sts.client.test", dns.TypeCNAME)
+	cw.w.DNS.Add("_mta-sts.client.test. CNAME _mta-sts.old-provider.test.", `_mta-sts.old-provider.test. TXT "v=STSv1; id=old"`)
+	code, out, _ = cw.run(t, false, "--config", org)
+	if code != exitInvalid || !strings.Contains(out, "delegation-cname-elsewhere") || !strings.Contains(out, "_mta-sts.client.test") ||
+		!strings.Contains(out, del.STS.Target) {
+		t.Fatalf("CNAME elsewhere: exit %d\n%s", code, out)
 	}
 }

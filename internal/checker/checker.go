@@ -80,6 +80,11 @@ type Target struct {
 	// RemovableAfter is set for a retiring domain (config.Retirement):
 	// when it may leave the configuration (retire.go).
 	RemovableAfter time.Time
+	// Delegated is set for a client domain by delegation (config
+	// dns: delegated): the CNAMEs at mta-sts.<domain>, _mta-sts.<domain>
+	// and _smtp._tls.<domain> that must point into the operator's zone
+	// (delegation.go).
+	Delegated []CNAME
 }
 
 // Checker checks domains. It is safe for concurrent use.
@@ -258,6 +263,7 @@ func (c *Checker) Check(ctx context.Context, t Target) health.Result {
 	if !r.checkMX(ctx) {
 		return r.res
 	}
+	r.checkDelegation(ctx)
 	r.checkRecord(ctx)
 	if r.record != nil || t.Policy != nil {
 		r.checkPolicy(ctx)

@@ -139,6 +139,11 @@ const (
 	CodeRetiring Code = "retiring"
 	CodeRetired  Code = "retired"
 
+	// Client domains by delegation: one of the client's three CNAMEs
+	// (subject: its name) is missing or points elsewhere.
+	CodeDelegationCNAMEMissing   Code = "delegation-cname-missing"
+	CodeDelegationCNAMEElsewhere Code = "delegation-cname-elsewhere"
+
 	// Readiness to move from mode testing to enforce.
 	CodeReadyToEnforce Code = "ready-to-enforce"
 	CodeNotReady       Code = "not-ready"

@@ -67,3 +67,32 @@ func (w *World) Serve(tb testing.TB, d Domain) {
 	host := "mta-sts." + name
 	w.HTTPS.Handle(host, w.CA.Issue(tb, w.Now.AddDate(0, -1, 0), w.Now.AddDate(0, 0, 90), host), Policy(d.Policy))
 }
+
+// ServeDelegated publishes d as a client domain by delegation: d's MX hosts
+// as Serve does, and in the operator's zone the names that the client's
+// three CNAMEs point at (policyTarget: A 127.0.0.1; stsTarget and
+// tlsrptTarget: the TXT records), plus the three CNAMEs themselves. The
+// policy host mta-sts.<d.Name> is served with a certificate for that name,
+// as CloudFront serves a tenant's managed certificate. Remove or replace a
+// CNAME with DNS.Remove and DNS.Add to break the chain.
+func (w *World) ServeDelegated(tb testing.TB, d Domain, policyTarget, stsTarget, tlsrptTarget string) {
+	tb.Helper()
+	name := strings.TrimSuffix(strings.ToLower(d.Name), ".")
+	w.DNS.Add(
+		"mta-sts."+name+". CNAME "+policyTarget+".",
+		policyTarget+". A 127.0.0.1",
+		"_mta-sts."+name+". CNAME "+stsTarget+".",
+		stsTarget+". TXT "+strconv.Quote("v=STSv1; id="+d.ID),
+		"_smtp._tls."+name+". CNAME "+tlsrptTarget+".",
+	)
+	if d.TLSRPT != "" {
+		w.DNS.Add(tlsrptTarget + ". TXT " + strconv.Quote(d.TLSRPT))
+	}
+	for i, mx := range d.MX {
+		w.DNS.Add(name + ". MX " + strconv.Itoa(10*(i+1)) + " " + mx + ".")
+		w.DNS.Add(mx + ". A 127.0.0.1")
+		w.SMTP.SetCert(mx, w.CA.Issue(tb, w.Now.AddDate(0, -1, 0), w.Now.AddDate(0, 0, 90), mx), 0)
+	}
+	host := "mta-sts." + name
+	w.HTTPS.Handle(host, w.CA.Issue(tb, w.Now.AddDate(0, -1, 0), w.Now.AddDate(0, 0, 90), host), Policy(d.Policy))
+}
