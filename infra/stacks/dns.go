@@ -75,18 +75,24 @@ func (d *Deployment) addOutputs() {
 	}
 	out("TLSRPTRecord", "_smtp._tls TXT of every domain", tlsrpt)
 	out("PolicyDistributionDomain", "CloudFront domain serving the policies", *d.distribution.DistributionDomainName())
-	// One output per domain: a stack has at most 200.
+	// One output per domain: a stack has at most 200. A retiring domain's
+	// output ends with its config.Retirement, which `ststack config
+	// validate --deployed` reads back to refuse removing it too early.
 	for _, dom := range d.Config.Domains {
 		policyURL := "https://" + dom.PolicyHost() + PolicyPath
 		stsTXT := "_mta-sts." + dom.Name + ". TXT " + strconv.Quote(dom.STSRecord().String())
+		retiring, retire := "", ""
+		if dom.Retiring() {
+			retiring, retire = " | retiring", " | "+dom.Retire.String()
+		}
 		if !dom.DNS.External {
-			out("Domain"+d.outputID[dom.Name], dom.Name+": the policy URL | the _mta-sts record published",
-				policyURL+" | "+stsTXT)
+			out("Domain"+d.outputID[dom.Name], dom.Name+": the policy URL | the _mta-sts record published"+retiring,
+				policyURL+" | "+stsTXT+retire)
 			continue
 		}
-		out("Domain"+d.outputID[dom.Name], dom.Name+" (external DNS): the policy URL | the records to create, the _mta-sts TXT last, once the policy URL answers",
+		out("Domain"+d.outputID[dom.Name], dom.Name+" (external DNS): the policy URL | the records to create, the _mta-sts TXT last, once the policy URL answers"+retiring,
 			policyURL+" | "+dom.PolicyHost()+". CNAME "+*d.distribution.DistributionDomainName()+". | "+
-				"_smtp._tls."+dom.Name+". TXT "+strconv.Quote(tlsrpt)+" | "+stsTXT)
+				"_smtp._tls."+dom.Name+". TXT "+strconv.Quote(tlsrpt)+" | "+stsTXT+retire)
 	}
 }
 

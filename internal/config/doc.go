@@ -11,7 +11,10 @@
 // Everything the deployment derives from the file is derived here, once:
 // each domain's complete policy (defaults applied, validated by package
 // mtasts), its policy text and _mta-sts TXT record with a content-derived id,
-// the _smtp._tls TXT record, and the CloudFormation stack name.
+// the _smtp._tls TXT record, and the CloudFormation stack name. A domain
+// given retire: publishes a mode none policy until it may be removed
+// (retire.go, RFC 8461 §8.3); CheckDeployed compares a file with the
+// deployed stack's outputs (deployed.go) to refuse removing it earlier.
 //
 // The reference for every field is docs/config.md; ststack.example.yaml is a
 // commented example that this package's tests load.
