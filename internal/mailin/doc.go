@@ -21,5 +21,11 @@
 //   - Inbox: a drop folder polled by `ststack serve` (<data>/inbox/);
 //   - Processor.Process, called by `ststack report ingest FILE.eml…`.
 //
+// Work is bounded before it is done: the message's size (MaxMessage), its
+// header (MaxHeaderBytes, MaxHeaderFields, MaxHeaderLines, MaxFieldLines,
+// MaxSignatures, MaxSignedFields: checked before any DKIM work, whose
+// header picking is otherwise quadratic), its MIME nesting and decoded
+// bytes (tlsrpt.ExtractFromMessage, streaming).
+//
 // See docs/email.md for the deployment, the limits and the verdicts.
 package mailin
