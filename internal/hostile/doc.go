@@ -22,6 +22,9 @@
 //     quadratic DKIM header picking) dropped into the inbox of `ststack
 //     serve`: each ends in done/ or rejected/ with its reason, the peak
 //     resident memory of the process under serveMemoryBound.
+//   - TestMailLambda: the same messages as S3 events to the mailin
+//     bootstrap under the emulator: stored exactly when serve stores them,
+//     the function's peak memory under mailinMemoryBound.
 //
 // # The corpus
 //

@@ -3,9 +3,12 @@ package hostile
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,9 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/emersion/go-msgauth/dkim"
 
+	"github.com/ststack/ststack/internal/awstest"
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/lambdatest"
 	"github.com/ststack/ststack/internal/mailin"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
@@ -130,19 +137,13 @@ func withFields(msg []byte, n int) []byte {
 	return append(b.Bytes(), msg...)
 }
 
-// TestMail drops hostile report e-mails (issue 14 §4, §5) into the inbox of
-// `ststack serve`, one at a time: each ends in done/ or rejected/ with its
-// reason, and the peak resident memory of the serve process that processed
-// it (started for it) stays under serveMemoryBound. DKIM keys come from a
-// loopback DNS (--resolver). Before the bounds a 39.8 MB mail nested 15 levels took
-// 839 MB (the inbox 902 MB), and a DKIM-Signature naming 40,000 absent
-// fields over 40,000 fields stalled the inbox for 22 s.
-func TestMail(t *testing.T) {
-	d := checktest.NewDNS(t)
-	s := newMailSigner(t, d)
+// mailCases are the hostile messages of issue 14 §4 and §5, signed by s,
+// and a control report. Each report has its own report-id.
+func mailCases(t *testing.T, s mailSigner) []mailCase {
+	t.Helper()
 	const big = 39_800_000 // the issue's message
 	deepest := (tlsrpt.MaxMIMEDepth - 2) / 2
-	cases := []mailCase{
+	return []mailCase{
 		{"mail-control", s.sign(t, reportMail(t, "mail-control", 0), 1, 0), mailin.DoneDir, ""},
 		{"mail-nested-15-levels-40MB", attach(reportMail(t, "nested-15", big), 15, ""), mailin.RejectedDir,
 			"nesting too deep"},
@@ -155,6 +156,18 @@ func TestMail(t *testing.T) {
 		{"mail-dkim-worst-accepted", withFields(s.sign(t, reportMail(t, "dkim-worst", 0), mailin.MaxSignatures, mailin.MaxSignedFields-2),
 			mailin.MaxHeaderFields-20), mailin.DoneDir, ""},
 	}
+}
+
+// TestMail drops hostile report e-mails (issue 14 §4, §5) into the inbox of
+// `ststack serve`, one at a time: each ends in done/ or rejected/ with its
+// reason, and the peak resident memory of the serve process that processed
+// it (started for it) stays under serveMemoryBound. DKIM keys come from a
+// loopback DNS (--resolver). Before the bounds a 39.8 MB mail nested 15 levels took
+// 839 MB (the inbox 902 MB), and a DKIM-Signature naming 40,000 absent
+// fields over 40,000 fields stalled the inbox for 22 s.
+func TestMail(t *testing.T) {
+	d := checktest.NewDNS(t)
+	cases := mailCases(t, newMailSigner(t, d))
 
 	dir := t.TempDir()
 	cfg, data := filepath.Join(dir, "ststack.yaml"), filepath.Join(dir, "data")
@@ -208,4 +221,105 @@ func TestMail(t *testing.T) {
 	if d.Queries() == 0 {
 		t.Error("no DKIM key was asked of the loopback DNS")
 	}
+}
+
+// mailinMemoryBound is the peak resident memory the mailin function must
+// stay under for each message: half of its memory size (infra: 512 MB),
+// as for tlsrpt, a margin for the runtime and the S3 client.
+const mailinMemoryBound = 256 << 20
+
+// TestMailLambda invokes the mailin function (its bootstrap under the
+// Runtime Interface Emulator) with an S3 event for each hostile message,
+// stored in the S3 stand-in as the SES receipt rule stores it: the
+// invocation succeeds (a refused message is not retried), a report is
+// stored exactly for the messages that end in done/ under serve, and the
+// function's peak resident memory for each stays under mailinMemoryBound.
+func TestMailLambda(t *testing.T) {
+	d := checktest.NewDNS(t)
+	cases := mailCases(t, newMailSigner(t, d))
+	env := awstest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	mailBucket := env.Bucket + "-mail"
+	if _, err := env.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(mailBucket)}); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "ststack.yaml"), []byte(orgFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	id := hex.EncodeToString(rnd[:])
+	fnEnv := map[string]string{"LAMBDA_TASK_ROOT": root, "STSTACK_CONFIG": "ststack.yaml", "STSTACK_RESOLVER": d.Addr,
+		runMarker: id}
+	for _, kv := range env.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		fnEnv[k] = v
+	}
+	bin := lambdatest.Bootstrap(t, "mailin")
+	fn := lambdatest.Start(t, bin, fnEnv)
+
+	stored := func() int {
+		out, err := env.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(env.Bucket)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Contents)
+	}
+	pid := 0
+	var peaks []casePeak
+	for _, c := range cases {
+		key := "inbox/" + c.name
+		if _, err := env.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(mailBucket), Key: aws.String(key),
+			Body: bytes.NewReader(c.msg)}); err != nil {
+			t.Fatal(err)
+		}
+		if pid != 0 {
+			if err := resetPeakRSS(pid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := stored()
+		start := time.Now()
+		out, err := fn.Invoke(ctx, s3MailEvent(mailBucket, key, len(c.msg)))
+		took := time.Since(start)
+		if err != nil || bytes.Contains(out, []byte("errorMessage")) {
+			t.Errorf("%s: invocation %s, %v; want success", c.name, out, err)
+		}
+		if pid == 0 {
+			if pid, err = findProcess(bin, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rss, err := peakRSS(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peaks = append(peaks, casePeak{fmt.Sprintf("%s (%.1f MB)", c.name, float64(len(c.msg))/1e6), 0, rss})
+		got := stored() - before
+		t.Logf("%s: %d report(s) stored, %v", c.name, got, took.Round(time.Millisecond))
+		if want := map[string]int{mailin.DoneDir: 1, mailin.RejectedDir: 0}[c.dir]; got != want {
+			t.Errorf("%s: %d reports stored, want %d", c.name, got, want)
+		}
+	}
+	checkPeaks(t, "mailin function", peaks, mailinMemoryBound)
+	if out := fn.Output(); strings.Contains(out, "panic") {
+		t.Errorf("the mailin function panicked:\n%s", lastLines(out, 30))
+	}
+}
+
+// s3MailEvent is the S3 event notification of a message stored under key.
+func s3MailEvent(bucket, key string, size int) []byte {
+	ev := map[string]any{"Records": []any{map[string]any{
+		"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": awstest.Region,
+		"eventTime": "2024-09-04T10:53:22.052Z", "eventName": "ObjectCreated:Put",
+		"s3": map[string]any{
+			"s3SchemaVersion": "1.0",
+			"bucket":          map[string]any{"name": bucket, "arn": "arn:aws:s3:::" + bucket},
+			"object":          map[string]any{"key": key, "size": size},
+		},
+	}}}
+	b, _ := json.Marshal(ev)
+	return b
 }
