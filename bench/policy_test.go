@@ -125,7 +125,7 @@ func (c *rawClient) do(req []byte) (int, []byte, error) {
 func policyServers(tb testing.TB) (urls []string, req, body []byte) {
 	tb.Helper()
 	cfg := loadOrg(tb, 50)
-	h, err := policyhost.New(cfg)
+	h, err := policyhost.New(cfg, policyhost.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func BenchmarkPolicyHandler(b *testing.B) {
 // connection: what the policy handler adds per request.
 func BenchmarkPolicyServeHTTP(b *testing.B) {
 	cfg := loadOrg(b, 50)
-	h, err := policyhost.New(cfg)
+	h, err := policyhost.New(cfg, policyhost.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

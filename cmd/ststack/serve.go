@@ -152,7 +152,7 @@ type localServer struct {
 // newLocalServer opens the embedded store in dataDir and builds the routes;
 // acc guards the dashboard (see dashboard.Options.Token).
 func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger, acc dashAccess) (*localServer, error) {
-	ph, err := policyhost.New(cfg, policyhost.WithLogger(log))
+	ph, err := policyhost.New(cfg, policyhost.Options{Logger: log})
 	if err != nil {
 		return nil, err
 	}

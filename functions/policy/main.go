@@ -45,9 +45,10 @@ func newHandler(getenv func(string) string, log *slog.Logger) (*policyhost.Handl
 	if err != nil {
 		return nil, err // *config.Error names the file, line and field
 	}
-	h, err := policyhost.New(cfg,
-		policyhost.WithLogger(log),
-		policyhost.WithHostHeader(policyhost.ForwardedHostHeader))
+	h, err := policyhost.New(cfg, policyhost.Options{
+		Logger:     log,
+		HostHeader: policyhost.ForwardedHostHeader,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

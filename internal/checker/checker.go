@@ -250,7 +250,7 @@ func (r *run) add(f health.Finding) { r.res.Findings = append(r.res.Findings, f)
 // never errors: they are what a sender would meet.
 func (c *Checker) Check(ctx context.Context, t Target) health.Result {
 	now := c.cfg.Now()
-	domain := normalizeName(t.Domain)
+	domain := normaliseName(t.Domain)
 	r := &run{c: c, t: t, domain: domain, now: now,
 		res: health.Result{Domain: domain, CheckedAt: now.UTC(), Findings: []health.Finding{}}}
 	if err := validDomain(domain); err != nil {

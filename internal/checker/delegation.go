@@ -28,7 +28,7 @@ type CNAME struct {
 // changes one record, and again when it is fixed.
 func (r *run) checkDelegation(ctx context.Context) {
 	for _, want := range r.t.Delegated {
-		name, target := normalizeName(want.Name), normalizeName(want.Target)
+		name, target := normaliseName(want.Name), normaliseName(want.Target)
 		qtype := dns.TypeTXT
 		if name == "mta-sts."+r.domain {
 			qtype = dns.TypeA
@@ -41,8 +41,8 @@ func (r *run) checkDelegation(ctx context.Context) {
 		record := fmt.Sprintf("%s. CNAME %s.", name, target)
 		got := ""
 		for _, rr := range ans {
-			if c, ok := rr.(*dns.CNAME); ok && normalizeName(c.Hdr.Name) == name {
-				got = normalizeName(c.Target)
+			if c, ok := rr.(*dns.CNAME); ok && normaliseName(c.Hdr.Name) == name {
+				got = normaliseName(c.Target)
 				break
 			}
 		}

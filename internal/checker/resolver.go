@@ -130,7 +130,7 @@ func (r *resolver) lookupMX(ctx context.Context, name string) (mxs []mxRecord, n
 	}
 	for _, rr := range ans {
 		if m, ok := rr.(*dns.MX); ok {
-			mxs = append(mxs, mxRecord{Pref: m.Preference, Host: normalizeName(m.Mx)})
+			mxs = append(mxs, mxRecord{Pref: m.Preference, Host: normaliseName(m.Mx)})
 		}
 	}
 	sortMX(mxs)
@@ -225,7 +225,7 @@ func unescapeTXT(s string) string {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// normalizeName lower-cases a DNS name and removes the final dot.
-func normalizeName(s string) string {
+// normaliseName lower-cases a DNS name and removes the final dot.
+func normaliseName(s string) string {
 	return strings.TrimSuffix(strings.ToLower(s), ".")
 }

@@ -3,7 +3,7 @@ package config
 import "slices"
 
 // Provenances of stored reports, as reporting.count.provenance names them
-// (the values of store.Report.Provenance; docs/reports.md).
+// (the values of store.Receipt.Provenance; docs/reports.md).
 const (
 	ProvenanceEmailAligned   = "email-aligned"
 	ProvenanceEmailUnaligned = "email-unaligned"

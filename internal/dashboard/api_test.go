@@ -385,10 +385,10 @@ func TestAPIReportAndRaw(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !jsonEqual(t, v.Normalized, want) {
-			t.Errorf("%s: normalized\n%s\nwant\n%s", in.key, v.Normalized, want)
+		if !jsonEqual(t, v.Normalised, want) {
+			t.Errorf("%s: normalized\n%s\nwant\n%s", in.key, v.Normalised, want)
 		}
-		round, err := tlsrpt.ParseReport(v.Normalized, tlsrpt.DefaultLimits())
+		round, err := tlsrpt.ParseReport(v.Normalised, tlsrpt.DefaultLimits())
 		if err != nil || round.ReportID != in.rep.ReportID {
 			t.Errorf("%s: normalized does not parse back: %v", in.key, err)
 		}
@@ -462,8 +462,8 @@ func TestAPIReportTooLarge(t *testing.T) {
 	if err := json.Unmarshal(body, &v); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("%d: %v", resp.StatusCode, err)
 	}
-	if (v.Normalized != nil && string(v.Normalized) != "null") || v.NormalizedOmitted == "" || v.ParseError != "" || v.Report.Key != key {
-		t.Errorf("normalized %d bytes, omitted %q, parse error %q", len(v.Normalized), v.NormalizedOmitted, v.ParseError)
+	if (v.Normalised != nil && string(v.Normalised) != "null") || v.NormalisedOmitted == "" || v.ParseError != "" || v.Report.Key != key {
+		t.Errorf("normalized %d bytes, omitted %q, parse error %q", len(v.Normalised), v.NormalisedOmitted, v.ParseError)
 	}
 	if len(body) > 64<<10 {
 		t.Errorf("response of %d bytes for a report of %d", len(body), len(big))

@@ -33,7 +33,7 @@ import (
 // means the store could not be read. All must be safe for concurrent use.
 type Store interface {
 	Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error)
-	Report(ctx context.Context, key string) (store.Report, error)
+	Report(ctx context.Context, key string) (store.Receipt, error)
 	Raw(ctx context.Context, key string) ([]byte, error)
 	Last(ctx context.Context, domain string) (r health.Result, ok bool, err error)
 }

@@ -349,7 +349,7 @@ type ReportRow struct {
 	Failure          int64               `json:"failure"`
 	ResultTypes      []tlsrpt.ResultType `json:"result_types"`
 	Sample           bool                `json:"sample"`
-	// Provenance is how far the report is authenticated (store.Report
+	// Provenance is how far the report is authenticated (store.Receipt
 	// .Provenance; "" for reports stored before it was recorded);
 	// Conflict is true when another body holds the same identity.
 	Provenance string `json:"provenance"`
@@ -359,16 +359,18 @@ type ReportRow struct {
 // ReportView is one stored report.
 type ReportView struct {
 	// Report is the stored record (package store's JSON form).
-	Report store.Report `json:"report"`
-	Sample bool         `json:"sample"`
-	// Normalized is the raw body parsed and written back in the form of
+	Report store.Receipt `json:"report"`
+	Sample bool          `json:"sample"`
+	// Normalised is the raw body parsed and written back in the form of
 	// RFC 8460 §4.4 (UTC dates, canonical IPs, lower-case names); null
-	// when the stored body no longer parses (ParseError says why).
-	Normalized json.RawMessage `json:"normalized"`
+	// when the stored body no longer parses (ParseError says why). The
+	// JSON names keep the spelling the API documents (docs/dashboard.md);
+	// identifiers in code are British, as the docs.
+	Normalised json.RawMessage `json:"normalized"`
 	ParseError string          `json:"parse_error,omitempty"`
-	// NormalizedOmitted says why normalized is null for a report too
+	// NormalisedOmitted says why normalized is null for a report too
 	// large to show (maxViewJSON); the raw body is still at RawURL.
-	NormalizedOmitted string `json:"normalized_omitted,omitempty"`
+	NormalisedOmitted string `json:"normalized_omitted,omitempty"`
 	RawURL            string `json:"raw_url"`
 	parsed            *tlsrpt.Report
 }
@@ -727,7 +729,7 @@ func (m *model) report(ctx context.Context, key string) (*ReportView, error) {
 	omitted := fmt.Sprintf("the report's JSON is over %d MiB, too large to show here; download it as received", maxViewJSON>>20)
 	switch {
 	case errors.Is(err, tlsrpt.ErrTooLarge):
-		v.NormalizedOmitted = omitted
+		v.NormalisedOmitted = omitted
 		return v, nil
 	case err != nil:
 		v.ParseError = err.Error()
@@ -739,9 +741,9 @@ func (m *model) report(ctx context.Context, key string) (*ReportView, error) {
 		v.ParseError = err.Error()
 		return v, nil
 	case len(js) > 2*maxViewJSON:
-		v.NormalizedOmitted = omitted
+		v.NormalisedOmitted = omitted
 		return v, nil
 	}
-	v.Normalized, v.parsed = js, p
+	v.Normalised, v.parsed = js, p
 	return v, nil
 }

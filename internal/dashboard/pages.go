@@ -204,8 +204,8 @@ type reportView struct {
 	Parsed *tlsrpt.Report
 	// Served tells which policy domains the organisation serves.
 	Served map[string]bool
-	// NormalizedText is the normalised report, indented.
-	NormalizedText string
+	// NormalisedText is the normalised report, indented.
+	NormalisedText string
 	APIURL         string
 }
 
@@ -220,10 +220,10 @@ func (h *Handler) reportPage(w http.ResponseWriter, r *http.Request) {
 	for _, d := range h.m.cfg.Domains {
 		v.Served[d.Name] = true
 	}
-	if rv.Normalized != nil {
+	if rv.Normalised != nil {
 		var b bytes.Buffer
-		if err := json.Indent(&b, rv.Normalized, "", "  "); err == nil {
-			v.NormalizedText = b.String()
+		if err := json.Indent(&b, rv.Normalised, "", "  "); err == nil {
+			v.NormalisedText = b.String()
 		}
 	}
 	sample, err := h.m.hasSample(r.Context())

@@ -24,7 +24,7 @@ import (
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
 
-// Channels a report arrives by, recorded in store.Report.Channel.
+// Channels a report arrives by, recorded in store.Receipt.Channel.
 const (
 	ChannelHTTPS = "https"
 	ChannelEmail = "email"
@@ -134,7 +134,7 @@ type Result struct {
 	// Created is true when this call completed the report's storage, false
 	// when the same content was already stored (nothing changed).
 	Created bool
-	// Key is the key the report is stored under (store.Report.Key): its
+	// Key is the key the report is stored under (store.Receipt.Key): its
 	// identity key, or a variant key when another body with other content
 	// holds the identity (store.VariantKey).
 	Key string

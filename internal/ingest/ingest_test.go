@@ -106,7 +106,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // testStore is what the tests read back.
 type testStore interface {
 	Store
-	Report(ctx context.Context, key string) (store.Report, error)
+	Report(ctx context.Context, key string) (store.Receipt, error)
 	Raw(ctx context.Context, key string) ([]byte, error)
 	Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error)
 }

@@ -29,7 +29,7 @@ type MX struct {
 // String returns the pattern as written in a policy: "*.example.com" or
 // "mx.example.com".
 func (m MX) String() string {
-	d := normalizeDomain(m.Domain)
+	d := normaliseDomain(m.Domain)
 	if m.Wildcard {
 		return "*." + d
 	}
@@ -89,7 +89,7 @@ func parseMX(s string) (MX, string) {
 	if msg := checkDomain(d, m.Wildcard); msg != "" {
 		return MX{}, msg
 	}
-	m.Domain = normalizeDomain(d)
+	m.Domain = normaliseDomain(d)
 	return m, ""
 }
 
@@ -174,9 +174,9 @@ func uLabelMessage(d string, wildcard bool) string {
 	return fmt.Sprintf("contains non-ASCII characters (U-labels); write the A-label form %q", a)
 }
 
-// normalizeDomain returns d in lower case without a trailing dot. It does
+// normaliseDomain returns d in lower case without a trailing dot. It does
 // not allocate when d is already in that form.
-func normalizeDomain(d string) string {
+func normaliseDomain(d string) string {
 	d = strings.TrimSuffix(d, ".")
 	for i := 0; i < len(d); i++ {
 		if c := d[i]; c >= 'A' && c <= 'Z' {

@@ -103,7 +103,7 @@ func (p Policy) String() string {
 		if m.Wildcard {
 			b.WriteString("*.")
 		}
-		b.WriteString(normalizeDomain(m.Domain))
+		b.WriteString(normaliseDomain(m.Domain))
 		b.WriteString("\r\n")
 	}
 	writeKey(fieldMaxAge)

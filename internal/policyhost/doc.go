@@ -21,5 +21,5 @@
 //
 // In AWS the request reaching the origin carries the function URL's host
 // name, not the one the sender asked for; CloudFront copies the viewer's
-// Host into ForwardedHostHeader (see WithHostHeader and docs/policy.md).
+// Host into ForwardedHostHeader (see Options.HostHeader and docs/policy.md).
 package policyhost

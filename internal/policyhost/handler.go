@@ -26,7 +26,7 @@ const CacheControl = "max-age=300"
 
 // ForwardedHostHeader is the request header in which CloudFront hands the
 // viewer's Host to the Lambda origin (set by a CloudFront Function on
-// viewer request, overwriting whatever the viewer sent; see WithHostHeader).
+// viewer request, overwriting whatever the viewer sent; see Options.HostHeader).
 const ForwardedHostHeader = "X-Forwarded-Host"
 
 // hstsValue is the Strict-Transport-Security of every response: one year.
@@ -47,29 +47,21 @@ var (
 	ErrHost = errors.New("policyhost: invalid policy host")
 )
 
-// Option configures a Handler.
-type Option func(*options)
-
-type options struct {
-	log        *slog.Logger
-	hostHeader string
-}
-
-// WithLogger makes the Handler log to l: every request at debug level
-// (method, host, path, status), and requests that point to a broken
-// deployment (no forwarded host) at warn. Without it nothing is logged.
-func WithLogger(l *slog.Logger) Option {
-	return func(o *options) { o.log = l }
-}
-
-// WithHostHeader makes the Handler take the host a request is for from the
-// header name instead of Request.Host. Use it only where a trusted proxy
-// always sets that header, overwriting what the client sent: in AWS, the
-// CloudFront Function in front of the Lambda function URL sets
-// ForwardedHostHeader (the function URL itself only accepts its own Host).
-// A request without exactly one such header gets a 404 and a warning.
-func WithHostHeader(name string) Option {
-	return func(o *options) { o.hostHeader = textproto.CanonicalMIMEHeaderKey(name) }
+// Options configures a Handler. The zero value logs nothing and takes the
+// host a request is for from Request.Host.
+type Options struct {
+	// Logger, when set, gets every request at debug level (method, host,
+	// path, status), and requests that point to a broken deployment (no
+	// forwarded host) at warn.
+	Logger *slog.Logger
+	// HostHeader, when set, names the header the host a request is for is
+	// taken from instead of Request.Host. Use it only where a trusted proxy
+	// always sets that header, overwriting what the client sent: in AWS,
+	// the CloudFront Function in front of the Lambda function URL sets
+	// ForwardedHostHeader (the function URL itself only accepts its own
+	// Host). A request without exactly one such header gets a 404 and a
+	// warning.
+	HostHeader string
 }
 
 // Handler serves the policies of one configuration. It is safe for
@@ -109,13 +101,14 @@ var (
 // must render to the same bytes) and each policy host name, and returns an
 // error naming the first domain at fault rather than a Handler that would
 // serve a bad policy.
-func New(cfg *config.Config, opts ...Option) (*Handler, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
+func New(cfg *config.Config, o Options) (*Handler, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	if o.log == nil {
-		o.log = slog.New(slog.DiscardHandler)
+	var hostHeader string
+	if o.HostHeader != "" {
+		hostHeader = textproto.CanonicalMIMEHeaderKey(o.HostHeader)
 	}
 	if cfg == nil || len(cfg.Domains) == 0 {
 		return nil, ErrNoDomains
@@ -123,8 +116,8 @@ func New(cfg *config.Config, opts ...Option) (*Handler, error) {
 	h := &Handler{
 		sites:      make(map[string]*site, len(cfg.Domains)),
 		hosts:      make([]string, 0, len(cfg.Domains)),
-		hostHeader: o.hostHeader,
-		log:        o.log,
+		hostHeader: hostHeader,
+		log:        log,
 	}
 	for i, d := range cfg.Domains {
 		host, err := checkHost(d.PolicyHost())
@@ -198,7 +191,7 @@ func (h *Handler) Hosts() []string {
 // IsPolicyHost reports whether host, in the form of Request.Host (any letter
 // case, with or without a port or a trailing dot), is one of the policy hosts
 // this Handler serves. A local server uses it to route by Host; it ignores
-// WithHostHeader.
+// Options.HostHeader.
 func (h *Handler) IsPolicyHost(host string) bool {
 	return h.lookup(host) != nil
 }

@@ -42,10 +42,14 @@ func testConfig(t testing.TB) *config.Config {
 	return cfg
 }
 
-func newTestHandler(t testing.TB, opts ...Option) (*Handler, *config.Config) {
+func newTestHandler(t testing.TB, opts ...Options) (*Handler, *config.Config) {
 	t.Helper()
 	cfg := testConfig(t)
-	h, err := New(cfg, opts...)
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	h, err := New(cfg, o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -279,7 +283,7 @@ func TestServeHTTPOverTheWire(t *testing.T) {
 func TestHostHeader(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h, cfg := newTestHandler(t, WithHostHeader("x-forwarded-host"), WithLogger(log))
+	h, cfg := newTestHandler(t, Options{HostHeader: "x-forwarded-host", Logger: log})
 	text, _ := policyOf(t, cfg, "example.com")
 	const lambdaHost = "abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws"
 	tests := []struct {
@@ -319,7 +323,7 @@ func TestHostHeader(t *testing.T) {
 		})
 	}
 	if h.IsPolicyHost(lambdaHost) || !h.IsPolicyHost("mta-sts.example.com") {
-		t.Error("IsPolicyHost must look at the host name given, whatever WithHostHeader says")
+		t.Error("IsPolicyHost must look at the host name given, whatever Options.HostHeader says")
 	}
 }
 
@@ -336,7 +340,7 @@ func TestLogging(t *testing.T) {
 		t.Run(tt.level.String(), func(t *testing.T) {
 			logs.Reset()
 			log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: tt.level}))
-			h, _ := newTestHandler(t, WithLogger(log))
+			h, _ := newTestHandler(t, Options{Logger: log})
 			req := httptest.NewRequest("GET", "/nope", nil)
 			req.Host = "mta-sts.example.com"
 			h.ServeHTTP(httptest.NewRecorder(), req)
@@ -403,7 +407,7 @@ func TestNew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, err := New(&config.Config{Organization: "x", Domains: tt.domains})
+			h, err := New(&config.Config{Organization: "x", Domains: tt.domains}, Options{})
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("New: %v", err)
@@ -424,8 +428,8 @@ func TestNew(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(nil); !errors.Is(err, ErrNoDomains) {
-		t.Errorf("New(nil) = %v, want ErrNoDomains", err)
+	if _, err := New(nil, Options{}); !errors.Is(err, ErrNoDomains) {
+		t.Errorf("New(nil, Options{}) = %v, want ErrNoDomains", err)
 	}
 }
 
@@ -469,7 +473,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(cfg)
+	h, err := New(cfg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +512,7 @@ func (w *nopWriter) reset() {
 }
 
 func TestServeHTTPDoesNotAllocate(t *testing.T) {
-	h, _ := newTestHandler(t, WithLogger(slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))))
+	h, _ := newTestHandler(t, Options{Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
 	tests := []struct {
 		name, host, path string
 		inm              string

@@ -43,7 +43,7 @@ const OtherResultType tlsrpt.ResultType = "(other)"
 func NewEntry(r *tlsrpt.Report, raw []byte, serves func(domain string) bool, channel string, receivedAt time.Time) Entry {
 	id := r.Identity()
 	e := Entry{
-		Report: Report{
+		Report: Receipt{
 			Key:              id.Key(),
 			Organization:     cut(id.Organization, MaxFieldLen),
 			OrganizationName: cut(r.OrganizationName, MaxFieldLen),

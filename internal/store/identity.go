@@ -88,11 +88,11 @@ func IdentityKeyOf(key string) string {
 
 // Conflicting reports whether the record is one of several bodies stored
 // for one identity.
-func (r Report) Conflicting() bool { return len(r.Conflicts) > 0 }
+func (r Receipt) Conflicting() bool { return len(r.Conflicts) > 0 }
 
 // AddConflict adds key to the record's conflicts, once, keeping them
 // sorted.
-func (r *Report) AddConflict(key string) {
+func (r *Receipt) AddConflict(key string) {
 	if i, found := slices.BinarySearch(r.Conflicts, key); !found {
 		r.Conflicts = slices.Insert(r.Conflicts, i, key)
 	}

@@ -21,10 +21,11 @@ const (
 	ContentTypeJSON = "application/tlsrpt+json"
 )
 
-// Report is what is stored about one received report besides its facts and
-// raw body. It is written last, once, by the first SaveReport that completes; a
-// later SaveReport of the same report leaves it as it is.
-type Report struct {
+// Receipt is what is stored about one received report besides its facts
+// and raw body: the record of its receipt (named apart from tlsrpt.Report,
+// the report itself). It is written last, once, by the first SaveReport
+// that completes; a later SaveReport of the same report leaves it as it is.
+type Receipt struct {
 	// Key is the report's identity key (tlsrpt.Identity.Key): the key of
 	// everything stored for the report.
 	Key string `json:"key"`
@@ -93,7 +94,7 @@ func Provenances() []string {
 // before provenance was recorded: its channel tells HTTPS from e-mail, and
 // an old e-mailed record counts as unaligned (its organisation was never
 // checked against the signer).
-func (r Report) ProvenanceOf() string {
+func (r Receipt) ProvenanceOf() string {
 	switch {
 	case r.Provenance != "":
 		return r.Provenance
@@ -177,10 +178,10 @@ type FailureCount struct {
 	Count       int64             `json:"count"`
 }
 
-// Entry is everything SaveReport stores for one report: the raw body, the report
-// record and one fact per served domain. Build it with NewEntry.
+// Entry is everything SaveReport stores for one report: the raw body, its
+// Receipt and one fact per served domain. Build it with NewEntry.
 type Entry struct {
-	Report Report
+	Report Receipt
 	Raw    []byte
 	Facts  []Fact
 }

@@ -109,7 +109,7 @@ func TestNewEntry(t *testing.T) {
 	}
 	key := r.Identity().Key()
 	want := Entry{
-		Report: Report{
+		Report: Receipt{
 			Key: key, Organization: "mail.ru", OrganizationName: " Mail.ru ", ReportID: "123+",
 			ContactInfo: "tls@mail.ru", Start: start, End: start.Add(24 * time.Hour),
 			Domains: []string{"example.com"}, Success: 15, Failure: 7,

@@ -114,7 +114,7 @@ const statePending = "pending"
 
 // record is a report item as read back.
 type record struct {
-	store.Report
+	store.Receipt
 	pending bool
 }
 
@@ -176,7 +176,7 @@ func (s *Store) saveReport(ctx context.Context, e store.Entry, workers int) (sto
 	}
 	// Another body holds the identity: keep this one beside it.
 	ve := e.Variant()
-	if err := s.markConflict(ctx, first.Report, digest, ve); err != nil {
+	if err := s.markConflict(ctx, first.Receipt, digest, ve); err != nil {
 		return store.Saved{}, err
 	}
 	return s.saveReport(ctx, ve, workers)
@@ -197,12 +197,12 @@ func (s *Store) record(ctx context.Context, key string) (record, bool, error) {
 	if err != nil {
 		return record{}, false, fmt.Errorf("awsstore: %w", err)
 	}
-	return record{Report: r, pending: getS(out.Item, "state") == statePending}, true, nil
+	return record{Receipt: r, pending: getS(out.Item, "state") == statePending}, true, nil
 }
 
 // claim puts the pending report item of r unless an item is there; false
 // when one was.
-func (s *Store) claim(ctx context.Context, r store.Report) (bool, error) {
+func (s *Store) claim(ctx context.Context, r store.Receipt) (bool, error) {
 	it := reportItem(r)
 	it["state"] = str(statePending)
 	_, err := s.ddb.PutItem(ctx, &dynamodb.PutItemInput{
@@ -258,7 +258,7 @@ func (s *Store) complete(ctx context.Context, e store.Entry, workers int) (store
 // stay), first's digest is filled in if it had none, and a conflict
 // marker is put in the partition of every domain of either body, which
 // flags their facts when read (Facts).
-func (s *Store) markConflict(ctx context.Context, first store.Report, digest string, ve store.Entry) error {
+func (s *Store) markConflict(ctx context.Context, first store.Receipt, digest string, ve store.Entry) error {
 	_, err := s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           &s.table,
 		Key:                 reportKey(first.Key),
@@ -402,19 +402,19 @@ feed:
 }
 
 // Report returns the record of the report with identity key key.
-func (s *Store) Report(ctx context.Context, key string) (store.Report, error) {
+func (s *Store) Report(ctx context.Context, key string) (store.Receipt, error) {
 	if err := store.ValidKey(key); err != nil {
-		return store.Report{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
+		return store.Receipt{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
 	out, err := s.ddb.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: reportKey(key), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return store.Report{}, fmt.Errorf("awsstore: read report %s: %w", key, err)
+		return store.Receipt{}, fmt.Errorf("awsstore: read report %s: %w", key, err)
 	}
 	if out.Item == nil || getS(out.Item, "state") == statePending {
 		// A pending claim is not a stored report (yet).
-		return store.Report{}, fmt.Errorf("%w: report %s", store.ErrNotFound, key)
+		return store.Receipt{}, fmt.Errorf("%w: report %s", store.ErrNotFound, key)
 	}
 	return reportFromItem(out.Item)
 }

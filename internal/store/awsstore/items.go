@@ -79,7 +79,7 @@ func factFromItem(it map[string]types.AttributeValue) (store.Fact, error) {
 	return f, nil
 }
 
-func reportItem(r store.Report) map[string]types.AttributeValue {
+func reportItem(r store.Receipt) map[string]types.AttributeValue {
 	it := reportKey(r.Key)
 	for k, v := range map[string]types.AttributeValue{
 		"key":               str(r.Key),
@@ -114,9 +114,9 @@ func reportItem(r store.Report) map[string]types.AttributeValue {
 	return it
 }
 
-func reportFromItem(it map[string]types.AttributeValue) (store.Report, error) {
+func reportFromItem(it map[string]types.AttributeValue) (store.Receipt, error) {
 	d := decoder{item: it}
-	r := store.Report{
+	r := store.Receipt{
 		Key:              d.s("key"),
 		Organization:     d.s("organization"),
 		OrganizationName: d.s("organization_name"),
@@ -142,7 +142,7 @@ func reportFromItem(it map[string]types.AttributeValue) (store.Report, error) {
 		r.DKIM = &store.DKIM{Result: d.s("dkim_result"), Domain: d.s("dkim_domain"), Reason: d.s("dkim_reason")}
 	}
 	if d.err != nil {
-		return store.Report{}, fmt.Errorf("report %s: %w", getS(it, "pk"), d.err)
+		return store.Receipt{}, fmt.Errorf("report %s: %w", getS(it, "pk"), d.err)
 	}
 	return r, nil
 }

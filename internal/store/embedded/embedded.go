@@ -9,7 +9,7 @@
 // Buckets of ststack.db, values JSON unless stated:
 //
 //	raw                      <report key>                → body as received (gzip or JSON bytes)
-//	reports                  <report key>                → store.Report
+//	reports                  <report key>                → store.Receipt
 //	facts/<domain>           <day>#<report key>          → store.Fact
 //	checks/<domain>          store.HistoryKey(checked at) → health.Result
 //
@@ -107,13 +107,13 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (store.Saved, err
 	}
 	key := []byte(e.Report.Key)
 	// The common duplicate costs no write transaction.
-	var known *store.Report
+	var known *store.Receipt
 	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket([]byte(bReports)).Get(key)
 		if v == nil {
 			return nil
 		}
-		known = new(store.Report)
+		known = new(store.Receipt)
 		return json.Unmarshal(v, known)
 	})
 	if err != nil {
@@ -131,7 +131,7 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (store.Saved, err
 			saved = store.Saved{Created: true, Key: e.Report.Key}
 			return putEntry(tx, e)
 		}
-		var first store.Report
+		var first store.Receipt
 		if err := json.Unmarshal(v, &first); err != nil {
 			return fmt.Errorf("report %s: %w", e.Report.Key, err)
 		}
@@ -206,7 +206,7 @@ func putEntry(tx *bolt.Tx, e store.Entry) error {
 
 // flagConflict writes the record r of the body stored first for an
 // identity, with its conflicts, and flags each of its facts.
-func flagConflict(tx *bolt.Tx, r store.Report) error {
+func flagConflict(tx *bolt.Tx, r store.Receipt) error {
 	rec, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -260,11 +260,11 @@ func factKey(day store.Day, key string) []byte {
 }
 
 // Report returns the record of the report with identity key key.
-func (s *Store) Report(ctx context.Context, key string) (store.Report, error) {
+func (s *Store) Report(ctx context.Context, key string) (store.Receipt, error) {
 	if err := store.ValidKey(key); err != nil {
-		return store.Report{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
+		return store.Receipt{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
-	var r store.Report
+	var r store.Receipt
 	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket([]byte(bReports)).Get([]byte(key))
 		if v == nil {

@@ -19,14 +19,14 @@ import (
 
 // held returns the records of every body stored for the identity whose
 // first body is under key: key's and those of its conflicts.
-func held(t *testing.T, s Store, key string) map[string]store.Report {
+func held(t *testing.T, s Store, key string) map[string]store.Receipt {
 	t.Helper()
 	ctx := context.Background()
 	base, err := s.Report(ctx, key)
 	if err != nil {
 		t.Fatalf("Report(%s): %v", key, err)
 	}
-	out := map[string]store.Report{key: base}
+	out := map[string]store.Receipt{key: base}
 	for _, k := range base.Conflicts {
 		r, err := s.Report(ctx, k)
 		if err != nil {
@@ -40,7 +40,7 @@ func held(t *testing.T, s Store, key string) map[string]store.Report {
 // checkFacts verifies that the facts of domains on day whose report key is
 // one of recs (or a variant of one) are exactly the facts those records
 // describe: one per domain the record lists, summing to its counts.
-func checkFacts(t *testing.T, s Store, recs map[string]store.Report, domains []string, day store.Day) {
+func checkFacts(t *testing.T, s Store, recs map[string]store.Receipt, domains []string, day store.Day) {
 	t.Helper()
 	type sum struct {
 		domains []string

@@ -23,7 +23,7 @@ import (
 // Store is what the suite exercises: the methods both stores have.
 type Store interface {
 	SaveReport(ctx context.Context, e store.Entry) (store.Saved, error)
-	Report(ctx context.Context, key string) (store.Report, error)
+	Report(ctx context.Context, key string) (store.Receipt, error)
 	Raw(ctx context.Context, key string) ([]byte, error)
 	Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error)
 	Summary(ctx context.Context, domain string, from, to store.Day) (store.Summary, error)
