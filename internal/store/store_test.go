@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -315,6 +316,77 @@ func TestVariantKey(t *testing.T) {
 		}
 		if IdentityKeyOf(v) != key || IdentityKeyOf(key) != key {
 			t.Errorf("IdentityKeyOf(%s) = %s, IdentityKeyOf(%s) = %s", v, IdentityKeyOf(v), key, IdentityKeyOf(key))
+		}
+	}
+}
+
+// TestSumDaysBoundsOrganizations: a day with more organisations than a sum
+// holds keeps the largest and folds the others, counts exact.
+func TestSumDaysBoundsOrganizations(t *testing.T) {
+	var facts []Fact
+	for i := range MaxSumOrganizations + 10 {
+		facts = append(facts, Fact{Domain: "example.com", Day: "2024-01-01", Organization: fmt.Sprintf("org%03d", i),
+			OrganizationName: fmt.Sprintf("Org %d", i), Success: int64(i + 1)})
+	}
+	sums := SumDays("example.com", "2024-01-01", "2024-01-02", facts)
+	if len(sums) != 2 || len(sums[1].Classes) != 0 {
+		t.Fatalf("SumDays = %d sums, want 2, the second empty", len(sums))
+	}
+	orgs := sums[0].ByOrganization
+	if len(orgs) != MaxSumOrganizations {
+		t.Fatalf("%d organisations, want %d", len(orgs), MaxSumOrganizations)
+	}
+	var reports int
+	var success int64
+	for _, o := range orgs {
+		reports += o.Reports
+		success += o.Success
+	}
+	n := MaxSumOrganizations + 10
+	if reports != n || success != int64(n*(n+1)/2) || sums[0].Counted(Counting{}).Success != success {
+		t.Errorf("organisations hold %d reports, %d sessions; want %d, %d", reports, success, n, n*(n+1)/2)
+	}
+	if last := orgs[len(orgs)-1]; last.Name != OtherOrganizations || last.Organization != "" {
+		t.Errorf("last organisation = %+v, want the folded rest", last)
+	}
+	if orgs[0].Organization != fmt.Sprintf("org%03d", n-1) {
+		t.Errorf("first organisation = %+v, want the largest", orgs[0])
+	}
+}
+
+// TestDaySumCountedMatchesSummary: what a Counting counts of the day sums
+// is what it counts of the facts (SummarizeCounting), day by day.
+func TestDaySumCountedMatchesSummary(t *testing.T) {
+	var facts []Fact
+	provs := append([]string{""}, Provenances()...)
+	for i := range 40 {
+		f := Fact{Domain: "example.com", Day: Day("2024-01-0" + fmt.Sprint(1+i%3)), Organization: fmt.Sprint("o", i%5),
+			Success: int64(i * 7), Failure: int64(i % 4), Provenance: provs[i%len(provs)], Conflict: i%6 == 0,
+			Policies: []PolicyTotals{{Type: tlsrpt.PolicyTypeSTS, Success: int64(i), Failure: 1}}}
+		facts = append(facts, f)
+	}
+	for _, c := range []Counting{{}, {Conflicting: true}, {Provenances: []string{ProvenanceEmailAligned}},
+		{Provenances: []string{ProvenanceHTTPS, ProvenanceEmailUnaligned}, Conflicting: true}} {
+		sum := SummarizeCounting("example.com", "2024-01-01", "2024-01-03", facts, c)
+		var all DayCount
+		for _, ds := range SumDays("example.com", "2024-01-01", "2024-01-03", facts) {
+			d := ds.Counted(c)
+			all.Add(d)
+			i := slices.IndexFunc(sum.ByDay, func(b DayTotals) bool { return b.Day == ds.Day })
+			if i < 0 {
+				if d.Reports != 0 {
+					t.Errorf("%+v: %s counts %d reports, Summary none", c, ds.Day, d.Reports)
+				}
+				continue
+			}
+			if d.Totals != sum.ByDay[i].Totals || d.STS != sum.ByDay[i].STS {
+				t.Errorf("%+v: %s = %+v, Summary %+v", c, ds.Day, d, sum.ByDay[i])
+			}
+		}
+		if all.Reports != sum.Reports || all.Totals != sum.Totals || all.STS != sum.STS ||
+			all.Conflicting != sum.Conflicting || all.Excluded != sum.Excluded {
+			t.Errorf("%+v: day sums count %+v, Summary %d reports %+v sts %+v conflicting %d excluded %d",
+				c, all, sum.Reports, sum.Totals, sum.STS, sum.Conflicting, sum.Excluded)
 		}
 	}
 }

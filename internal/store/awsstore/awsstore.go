@@ -230,6 +230,9 @@ func (s *Store) complete(ctx context.Context, e store.Entry, workers int) (store
 	if err := s.putFacts(ctx, e.Facts, workers); err != nil {
 		return store.Saved{}, err
 	}
+	if err := s.markFactsStale(ctx, e.Facts); err != nil {
+		return store.Saved{}, err
+	}
 	_, err := s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.table,
 		Key:                      reportKey(key),
@@ -286,6 +289,13 @@ func (s *Store) markConflict(ctx context.Context, first store.Receipt, digest st
 		})
 		if err != nil {
 			return fmt.Errorf("awsstore: mark conflict of %s in %s: %w", first.Key, d, err)
+		}
+	}
+	// The facts of first read flagged from now on: their day sums must be
+	// derived again (those of ve are marked when they are written).
+	for _, d := range first.Domains {
+		if err := s.markStale(ctx, d, store.DayOf(first.Start)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -447,6 +457,11 @@ func (s *Store) Raw(ctx context.Context, key string) ([]byte, error) {
 // Facts returns the facts of domain whose day is in [from, to], in order
 // of day, then report key.
 func (s *Store) Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error) {
+	return s.facts(ctx, domain, from, to, true)
+}
+
+// facts is Facts, with strongly consistent reads when consistent is true.
+func (s *Store) facts(ctx context.Context, domain string, from, to store.Day, consistent bool) ([]store.Fact, error) {
 	if from > to {
 		return nil, nil
 	}
@@ -457,7 +472,7 @@ func (s *Store) Facts(ctx context.Context, domain string, from, to store.Day) ([
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": str(pkDomain + domain), ":conflict": str(skConflict),
 		},
-		ConsistentRead: aws.Bool(true),
+		ConsistentRead: aws.Bool(consistent),
 	}, func(item map[string]types.AttributeValue) error {
 		conflicts[getS(item, "report_key")] = true
 		return nil
@@ -474,7 +489,7 @@ func (s *Store) Facts(ctx context.Context, domain string, from, to store.Day) ([
 			":from": str(skFact + string(from) + "#"),
 			":to":   str(skFact + string(to) + "#" + skFactEnd),
 		},
-		ConsistentRead: aws.Bool(true),
+		ConsistentRead: aws.Bool(consistent),
 	}, func(item map[string]types.AttributeValue) error {
 		f, err := factFromItem(item)
 		if err != nil {

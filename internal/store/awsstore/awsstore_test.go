@@ -49,8 +49,11 @@ func TestFaults(t *testing.T) {
 		{"facts fail after the raw body", "PutItem", awstest.ServerError, 1, true, false, false},
 		{"facts throttled", "PutItem", awstest.Throttle, 1, true, false, false},
 		{"second fact fails", "PutItem", awstest.ServerError, 2, true, true, false},
-		{"completion fails after raw body and facts", "UpdateItem", awstest.ServerError, 0, true, true, true},
-		{"completion times out", "UpdateItem", awstest.Timeout, 0, true, true, true},
+		// Two UpdateItems mark the day sums of the two domains stale
+		// before the third completes the record.
+		{"day sum mark fails after raw body and facts", "UpdateItem", awstest.ServerError, 0, true, true, true},
+		{"completion fails after raw body and facts", "UpdateItem", awstest.ServerError, 2, true, true, true},
+		{"completion times out", "UpdateItem", awstest.Timeout, 2, true, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,7 +122,8 @@ func TestRecordWrittenAnswerLost(t *testing.T) {
 	ctx := context.Background()
 	s, env := newStore(t)
 	e := storetest.Entry(t, storetest.Report("Org", "lost", "2024-03-02", 7, []string{"a.example"}))
-	env.Faults.Fail("UpdateItem", 0, -1, awstest.LostResponse)
+	// The first UpdateItem marks the day sum stale, the second completes.
+	env.Faults.Fail("UpdateItem", 1, -1, awstest.LostResponse)
 	if _, err := s.SaveReport(ctx, e); err == nil {
 		t.Fatal("SaveReport with the record's answer lost succeeded")
 	}

@@ -12,6 +12,7 @@
 //	reports                  <report key>                → store.Receipt
 //	facts/<domain>           <day>#<report key>          → store.Fact
 //	checks/<domain>          store.HistoryKey(checked at) → health.Result
+//	sums/<domain>            <day>                       → store.DaySum (derived, see DaySums)
 //
 // The raw body, the facts and the report record of a report are written in
 // one bbolt transaction, shared with concurrent writers (bbolt Batch): one
@@ -47,6 +48,7 @@ const (
 	bReports = "reports"
 	bFacts   = "facts"
 	bChecks  = "checks"
+	bSums    = "sums"
 )
 
 // Store is the embedded report store. It is safe for concurrent use.
@@ -74,7 +76,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("embedded store: open %s: %w", filepath.Join(dir, dbFile), err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range []string{bRaw, bReports, bFacts, bChecks} {
+		for _, b := range []string{bRaw, bReports, bFacts, bChecks, bSums} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
 				return err
 			}
@@ -196,6 +198,9 @@ func putEntry(tx *bolt.Tx, e store.Entry) error {
 		if err := db.Put(factKey(f.Day, f.ReportKey), v); err != nil {
 			return err
 		}
+		if err := forgetSum(tx, f.Domain, f.Day); err != nil {
+			return err
+		}
 	}
 	rec, err := json.Marshal(e.Report)
 	if err != nil {
@@ -235,6 +240,9 @@ func flagConflict(tx *bolt.Tx, r store.Receipt) error {
 			return err
 		}
 		if err := db.Put(k, nv); err != nil {
+			return err
+		}
+		if err := forgetSum(tx, d, f.Day); err != nil {
 			return err
 		}
 	}
@@ -320,24 +328,32 @@ func (s *Store) Facts(ctx context.Context, domain string, from, to store.Day) ([
 		return nil, nil
 	}
 	var facts []store.Fact
-	lo, hi := []byte(string(from)+"#"), []byte(string(to)+"#~")
 	err := s.db.View(func(tx *bolt.Tx) error {
-		db := tx.Bucket([]byte(bFacts)).Bucket([]byte(domain))
-		if db == nil {
-			return nil
-		}
-		c := db.Cursor()
-		for k, v := c.Seek(lo); k != nil && bytes.Compare(k, hi) <= 0; k, v = c.Next() {
-			var f store.Fact
-			if err := json.Unmarshal(v, &f); err != nil {
-				return fmt.Errorf("fact %s/%s: %w", domain, k, err)
-			}
-			facts = append(facts, f)
-		}
-		return nil
+		var err error
+		facts, err = factsIn(tx, domain, from, to)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	return facts, nil
+}
+
+// factsIn reads the facts of domain over [from, to] within tx.
+func factsIn(tx *bolt.Tx, domain string, from, to store.Day) ([]store.Fact, error) {
+	var facts []store.Fact
+	db := tx.Bucket([]byte(bFacts)).Bucket([]byte(domain))
+	if db == nil {
+		return nil, nil
+	}
+	lo, hi := []byte(string(from)+"#"), []byte(string(to)+"#~")
+	c := db.Cursor()
+	for k, v := c.Seek(lo); k != nil && bytes.Compare(k, hi) <= 0; k, v = c.Next() {
+		var f store.Fact
+		if err := json.Unmarshal(v, &f); err != nil {
+			return nil, fmt.Errorf("fact %s/%s: %w", domain, k, err)
+		}
+		facts = append(facts, f)
 	}
 	return facts, nil
 }

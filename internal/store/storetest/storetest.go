@@ -27,6 +27,9 @@ type Store interface {
 	Raw(ctx context.Context, key string) ([]byte, error)
 	Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error)
 	Summary(ctx context.Context, domain string, from, to store.Day) (store.Summary, error)
+	// DaySums and Rebuild: the derived sums by day (store.DaySum).
+	DaySums(ctx context.Context, domain string, from, to, complete store.Day) ([]store.DaySum, error)
+	Rebuild(ctx context.Context, domain string, from, to, complete store.Day) ([]store.DaySum, error)
 	// Last and Save: the history of check results (checker.History).
 	Last(ctx context.Context, domain string) (r health.Result, ok bool, err error)
 	Save(ctx context.Context, r health.Result) error
@@ -56,6 +59,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentBodies", testConcurrentBodies},
 		{"IdenticalConcurrent", testIdenticalConcurrent},
 		{"ConflictsExcluded", testConflictsExcluded},
+		{"DaySums", testDaySums},
+		{"DaySumLate", testDaySumLate},
+		{"DaySumConcurrent", testDaySumConcurrent},
+		{"DaySumSaturates", testDaySumSaturates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,184 @@
+package store
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/ststack/ststack/internal/tlsrpt"
+)
+
+// Day sums (docs/reports.md, "Day sums").
+//
+// Facts are the truth; a DaySum is derived from the facts of one domain and
+// one day, so that a view of many domains over many days (the dashboard's
+// overview) reads one small item per day instead of every report. A store
+// keeps the sum of a complete day (one no later than the caller's last
+// complete day) once it has computed it, and forgets it, or marks it stale,
+// whenever a fact of that day is written or flagged afterwards (a late
+// report, a conflicting body): a stored sum is never used once it may differ
+// from the facts. Sums can always be rebuilt from the facts (Rebuild).
+
+// MaxSumOrganizations bounds DaySum.ByOrganization, so that a sum always fits
+// one DynamoDB item whatever was posted: the organisations with the most
+// sessions are kept, the others are folded into one entry with an empty
+// Organization and the Name OtherOrganizations.
+const MaxSumOrganizations = 50
+
+// OtherOrganizations names the entry of DaySum.ByOrganization that folds the
+// organisations beyond MaxSumOrganizations.
+const OtherOrganizations = "(other organisations)"
+
+// DaySum is the sum of the facts of one domain on one day, split by what
+// decides whether a fact counts (Counting): its provenance and whether it
+// conflicts. Counted sums what a Counting counts.
+type DaySum struct {
+	Domain string `json:"domain"`
+	Day    Day    `json:"day"`
+	// Classes has one entry per (Provenance, Conflict) of the day's facts,
+	// in that order.
+	Classes []ClassSum `json:"classes,omitempty"`
+	// ByOrganization sums every fact of the day, counted or not, by
+	// organisation, ordered by sessions, most first, at most
+	// MaxSumOrganizations entries (see there).
+	ByOrganization []OrgTotals `json:"by_organization,omitempty"`
+}
+
+// ClassSum sums the facts of a day with one provenance and conflict flag.
+type ClassSum struct {
+	Provenance string `json:"provenance,omitempty"`
+	Conflict   bool   `json:"conflict,omitempty"`
+	Reports    int    `json:"reports"`
+	// Totals are summed over every policy type; STS over policies of type
+	// "sts" only (RFC 8460 §4.4), as in Summary.
+	Totals
+	STS Totals `json:"sts"`
+}
+
+// DayCount is what a Counting counts of a DaySum (or of several: Add).
+type DayCount struct {
+	Reports int `json:"reports"`
+	Totals
+	STS Totals `json:"sts"`
+	// Conflicting and Excluded count facts as in Summary.
+	Conflicting int `json:"conflicting"`
+	Excluded    int `json:"excluded"`
+}
+
+// Add adds o to d, saturating.
+func (d *DayCount) Add(o DayCount) {
+	d.Reports += o.Reports
+	d.add(o.Success, o.Failure)
+	d.STS.add(o.STS.Success, o.STS.Failure)
+	d.Conflicting += o.Conflicting
+	d.Excluded += o.Excluded
+}
+
+// Counted sums the classes of s that c counts.
+func (s DaySum) Counted(c Counting) DayCount {
+	var d DayCount
+	for _, cl := range s.Classes {
+		if cl.Conflict {
+			d.Conflicting += cl.Reports
+		}
+		if !c.Counts(Fact{Provenance: cl.Provenance, Conflict: cl.Conflict}) {
+			d.Excluded += cl.Reports
+			continue
+		}
+		d.Reports += cl.Reports
+		d.add(cl.Success, cl.Failure)
+		d.STS.add(cl.STS.Success, cl.STS.Failure)
+	}
+	return d
+}
+
+// SumDays sums facts (those of domain within [from, to]; others are
+// ignored) by day: one DaySum for every day of [from, to], in order, also
+// for days without facts. Counts saturate (AddSat).
+func SumDays(domain string, from, to Day, facts []Fact) []DaySum {
+	if !from.Valid() || !to.Valid() || from > to {
+		return nil
+	}
+	var sums []DaySum
+	index := map[Day]int{}
+	for d := from; d <= to; d = d.AddDays(1) {
+		index[d] = len(sums)
+		sums = append(sums, DaySum{Domain: domain, Day: d})
+	}
+	type class struct {
+		provenance string
+		conflict   bool
+	}
+	classes := make([]map[class]*ClassSum, len(sums))
+	orgs := make([]map[string]*OrgTotals, len(sums))
+	for _, f := range facts {
+		i, ok := index[f.Day]
+		if f.Domain != domain || !ok {
+			continue
+		}
+		if classes[i] == nil {
+			classes[i], orgs[i] = map[class]*ClassSum{}, map[string]*OrgTotals{}
+		}
+		k := class{f.Provenance, f.Conflict}
+		cl := classes[i][k]
+		if cl == nil {
+			cl = &ClassSum{Provenance: f.Provenance, Conflict: f.Conflict}
+			classes[i][k] = cl
+		}
+		cl.Reports++
+		cl.add(f.Success, f.Failure)
+		for _, p := range f.Policies {
+			if p.Type == tlsrpt.PolicyTypeSTS {
+				cl.STS.add(p.Success, p.Failure)
+			}
+		}
+		o := orgs[i][f.Organization]
+		if o == nil {
+			o = &OrgTotals{Organization: f.Organization, Name: f.OrganizationName}
+			orgs[i][f.Organization] = o
+		}
+		o.Reports++
+		o.add(f.Success, f.Failure)
+	}
+	for i := range sums {
+		for _, cl := range classes[i] {
+			sums[i].Classes = append(sums[i].Classes, *cl)
+		}
+		slices.SortFunc(sums[i].Classes, func(a, b ClassSum) int {
+			return cmp.Or(cmp.Compare(a.Provenance, b.Provenance), cmp.Compare(btoi(a.Conflict), btoi(b.Conflict)))
+		})
+		sums[i].ByOrganization = boundOrgs(orgs[i])
+	}
+	return sums
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// boundOrgs orders organisations by sessions and folds those beyond
+// MaxSumOrganizations.
+func boundOrgs(m map[string]*OrgTotals) []OrgTotals {
+	if len(m) == 0 {
+		return nil
+	}
+	l := make([]OrgTotals, 0, len(m))
+	for _, o := range m {
+		l = append(l, *o)
+	}
+	slices.SortFunc(l, func(a, b OrgTotals) int {
+		return cmp.Or(cmp.Compare(AddSat(b.Success, b.Failure), AddSat(a.Success, a.Failure)),
+			cmp.Compare(a.Organization, b.Organization))
+	})
+	if len(l) <= MaxSumOrganizations {
+		return l
+	}
+	other := OrgTotals{Name: OtherOrganizations}
+	for _, o := range l[MaxSumOrganizations-1:] {
+		other.Reports += o.Reports
+		other.add(o.Success, o.Failure)
+	}
+	return append(l[:MaxSumOrganizations-1:MaxSumOrganizations-1], other)
+}
