@@ -117,7 +117,8 @@ func TestFaults(t *testing.T) {
 		{"raw body", "PutObject", 0},
 		{"first fact", "PutItem", 1},
 		{"second fact", "PutItem", 2},
-		{"record", "UpdateItem", 0},
+		{"day sum mark", "UpdateItem", 0},
+		{"record", "UpdateItem", 2}, // after the two day sum marks
 	}
 	kinds := []awstest.Kind{awstest.ServerError, awstest.Throttle, awstest.Timeout, awstest.LostResponse}
 	n := 0
