@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ststack/ststack/internal/awstest"
@@ -207,9 +208,20 @@ func checkAWS(t *testing.T, env *awstest.Env, keys []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One record per report and one fact per (served domain, report).
-	if len(scan.Items) != 2*len(keys) {
-		t.Errorf("%d items in the table, want %d (a record and a fact for each of %d reports)", len(scan.Items), 2*len(keys), len(keys))
+	// One record per report and one fact per (served domain, report),
+	// besides the day sum items their facts marked stale.
+	var items int
+	for _, it := range scan.Items {
+		if sk, _ := it["sk"].(*types.AttributeValueMemberS); sk != nil && strings.HasPrefix(sk.Value, "SUM#") {
+			if _, stale := it["stale"]; !stale {
+				t.Errorf("day sum %s stored by ingestion", sk.Value)
+			}
+			continue
+		}
+		items++
+	}
+	if items != 2*len(keys) {
+		t.Errorf("%d items in the table, want %d (a record and a fact for each of %d reports)", items, 2*len(keys), len(keys))
 	}
 	var factKeys []string
 	for _, d := range append(slices.Clone(servedDomains), foreignDomains...) {
