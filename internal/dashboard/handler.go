@@ -56,6 +56,9 @@ type Options struct {
 	// cookie is then Secure); nil: loopback peers (127.0.0.0/8, ::1), as
 	// a TLS proxy on the same machine.
 	TrustedProxies []netip.Prefix
+	// Delegation gives the reconciler's states of delegated client
+	// domains; nil: the domain page derives what it can from the checks.
+	Delegation DelegationStates
 	// RUAHTTPS is the https rua URL the deployment publishes, shown in the
 	// _smtp._tls record; empty when unknown.
 	RUAHTTPS string
@@ -118,7 +121,7 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		m:            &model{cfg: o.Config, st: o.Store, ruaHTTPS: o.RUAHTTPS, now: o.Now},
+		m:            &model{cfg: o.Config, st: o.Store, delegated: o.Delegation, ruaHTTPS: o.RUAHTTPS, now: o.Now},
 		token:        o.Token,
 		secureCookie: o.SecureCookie,
 		proxies:      o.TrustedProxies,

@@ -286,11 +286,14 @@ type DomainDetail struct {
 	Readiness   Readiness      `json:"readiness"`
 	Policy      PolicyInfo     `json:"policy"`
 	Records     []DNSRecord    `json:"records"`
+	// Delegation is set for a client domain by delegation (dns:
+	// delegated): its phase and the client's records (delegation.go).
+	Delegation *Delegation `json:"delegation,omitempty"`
 }
 
 // DNSInfo says where a domain's records are published.
 type DNSInfo struct {
-	Kind         string `json:"kind"` // "route53" or "external"
+	Kind         string `json:"kind"` // "route53", "external" or "delegated"
 	HostedZoneID string `json:"hosted_zone_id,omitempty"`
 	ZoneName     string `json:"zone_name,omitempty"`
 }
@@ -298,6 +301,9 @@ type DNSInfo struct {
 func dnsOf(d config.Domain) DNSInfo {
 	if d.DNS.External {
 		return DNSInfo{Kind: "external"}
+	}
+	if d.DNS.Delegated {
+		return DNSInfo{Kind: "delegated"}
 	}
 	return DNSInfo{Kind: "route53", HostedZoneID: d.DNS.HostedZoneID, ZoneName: d.DNS.ZoneName}
 }
@@ -377,9 +383,10 @@ type ReportView struct {
 
 // model computes what the pages and the API show from the store.
 type model struct {
-	cfg      *config.Config
-	st       Store
-	ruaHTTPS string
+	cfg       *config.Config
+	st        Store
+	delegated DelegationStates // nil: none
+	ruaHTTPS  string
 	now      func() time.Time
 
 	sampleMu    sync.Mutex
@@ -608,6 +615,9 @@ func (m *model) domain(ctx context.Context, d config.Domain, r DayRange) (*Domai
 		}
 	}
 	dd.Totals.finish()
+	if dd.Delegation, err = m.delegation(ctx, d, chk); err != nil {
+		return nil, err
+	}
 	if dd.SampleData, err = m.hasSample(ctx); err != nil {
 		return nil, err
 	}
@@ -624,6 +634,13 @@ func (m *model) records(d config.Domain) []DNSRecord {
 	if d.DNS.External {
 		alias = DNSRecord{Name: d.PolicyHost(), Type: "CNAME", Value: "the CloudFront distribution's domain name",
 			Note: "external DNS: create these records yourself (ststack prints them at deploy)"}
+	}
+	if del, ok := m.cfg.Delegated(d); ok {
+		// Published in the operator's zone; the client's CNAMEs lead there.
+		sts := DNSRecord{Name: del.STS.Target, Type: "TXT", Value: d.STSRecord().String(), Note: "reached through " + del.STS.Name}
+		tr.Name, tr.Note = del.TLSRPT.Target, "reached through "+del.TLSRPT.Name
+		return []DNSRecord{sts, tr,
+			{Name: del.PolicyHost.Target, Type: "CNAME", Value: "the CloudFront routing endpoint", Note: "reached through " + del.PolicyHost.Name}}
 	}
 	return []DNSRecord{
 		{Name: "_mta-sts." + d.Name, Type: "TXT", Value: d.STSRecord().String()},
