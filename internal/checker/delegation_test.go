@@ -33,9 +33,9 @@ func delegatedWorld(t *testing.T) (*checktest.World, Target) {
 func TestDelegatedChain(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func(w *checktest.World)
-		want  []string
+		want   []string
 	}{
 		{"healthy", func(*checktest.World) {}, []string{}},
 		{"_mta-sts elsewhere", func(w *checktest.World) {

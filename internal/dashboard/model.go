@@ -387,7 +387,7 @@ type model struct {
 	st        Store
 	delegated DelegationStates // nil: none
 	ruaHTTPS  string
-	now      func() time.Time
+	now       func() time.Time
 
 	sampleMu    sync.Mutex
 	sampleUntil time.Time
