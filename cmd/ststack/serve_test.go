@@ -34,6 +34,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// readyTimeout bounds the wait for a server to listen. It only stops a
+// hung test: with --sample-data, serve ingests a month of reports first, which
+// on a loaded 2-core machine took more than 10 s.
+const readyTimeout = 90 * time.Second
+
 var listenRE = regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
 
 // startServe runs `ststack serve` in-process on a free loopback port and
@@ -45,7 +50,7 @@ func startServe(t *testing.T, args ...string) (string, func() int) {
 	env := &cliEnv{stdin: strings.NewReader(""), stdout: out, stderr: errb}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env) }()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(readyTimeout)
 	for {
 		if m := listenRE.FindStringSubmatch(out.String()); m != nil {
 			stop := func() int {
