@@ -33,6 +33,10 @@ import (
 // means the store could not be read. All must be safe for concurrent use.
 type Store interface {
 	Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error)
+	// DaySums returns the sums of domain's facts for every day of [from,
+	// to] (store.SumDays), those up to complete derived once and stored
+	// by the store (docs/reports.md, "Day sums").
+	DaySums(ctx context.Context, domain string, from, to, complete store.Day) ([]store.DaySum, error)
 	Report(ctx context.Context, key string) (store.Receipt, error)
 	Raw(ctx context.Context, key string) ([]byte, error)
 	Last(ctx context.Context, domain string) (r health.Result, ok bool, err error)

@@ -101,7 +101,14 @@ func (o Options) days() []store.Day {
 // IsSample reports whether a report with this organisation name and
 // report-id is sample data.
 func IsSample(organizationName, reportID string) bool {
-	return strings.HasSuffix(strings.TrimSpace(organizationName), " "+Marker) && strings.HasPrefix(reportID, ReportIDPrefix)
+	return IsSampleOrganization(organizationName) && strings.HasPrefix(reportID, ReportIDPrefix)
+}
+
+// IsSampleOrganization reports whether an organisation name is one of the
+// sample data's (it ends in Marker): what a sum by organisation still
+// tells of sample reports.
+func IsSampleOrganization(organizationName string) bool {
+	return strings.HasSuffix(strings.TrimSpace(organizationName), " "+Marker)
 }
 
 // reporter is a sending organisation of the sample data.
