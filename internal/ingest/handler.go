@@ -128,7 +128,7 @@ func classify(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, reasonOf(err)
 	case errors.Is(err, tlsrpt.ErrMalformed), errors.Is(err, tlsrpt.ErrInvalid), errors.Is(err, tlsrpt.ErrTooDeep):
 		return http.StatusBadRequest, reasonOf(err)
-	case errors.Is(err, ErrNotServed):
+	case errors.Is(err, ErrNotServed), errors.Is(err, ErrImplausible):
 		return http.StatusUnprocessableEntity, reasonOf(err)
 	default:
 		// ErrStore, a cancelled request, anything else: the sender

@@ -64,7 +64,50 @@ var (
 	ErrNotServed = errors.New("ingest: report about no domain served here")
 	// ErrStore: the store failed; the report is not (completely) stored.
 	ErrStore = errors.New("ingest: storage failed")
+	// ErrImplausible: the report's date range is outside what any real
+	// report covers (see checkRange).
+	ErrImplausible = errors.New("ingest: implausible date range")
 )
+
+// Bounds of a plausible date range (docs/reports.md, "Date ranges").
+// ststack records no date at which a domain was configured, and archived
+// report e-mails may be ingested long after (ststack report ingest), so a
+// range may start any time after RFC 8460 was published.
+const (
+	// MaxRangeAhead: a range ending more than this after the report is
+	// received is refused: a report cannot count sessions still to come
+	// (two days allow for clock skew and ranges ending at next midnight in
+	// a time zone ahead of UTC).
+	MaxRangeAhead = 2 * 24 * time.Hour
+	// MaxRangeLength: a longer range is refused. RFC 8460 §4.1 reports
+	// cover a day; some senders send hourly or weekly ranges.
+	MaxRangeLength = 8 * 24 * time.Hour
+)
+
+// earliestStart is the start of 2016, when the first drafts of RFC 8460
+// appeared (the RFC's own example report is dated 2016-04-01): no TLS
+// report describes sessions before it.
+func earliestStart() time.Time { return time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC) }
+
+// checkRange refuses a date range far outside the plausible window: one
+// that starts before TLS reporting existed, ends more than MaxRangeAhead after
+// now, or lasts longer than MaxRangeLength. Such a report would claim an identity (say a future
+// report-id of Google's) while hiding from every dashboard range.
+func checkRange(r *tlsrpt.Report, now time.Time) error {
+	const at = "date-range"
+	switch {
+	case r.Start.Before(earliestStart()):
+		return fmt.Errorf("%w: %s: start-datetime %s is before TLS reporting existed (%s)", ErrImplausible, at,
+			r.Start.UTC().Format(time.DateOnly), earliestStart().Format(time.DateOnly))
+	case r.End.After(now.Add(MaxRangeAhead)):
+		return fmt.Errorf("%w: %s: end-datetime %s is in the future (received %s)", ErrImplausible, at,
+			r.End.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	case r.End.Sub(r.Start) > MaxRangeLength:
+		return fmt.Errorf("%w: %s: %s to %s is longer than %d days", ErrImplausible, at,
+			r.Start.UTC().Format(time.DateOnly), r.End.UTC().Format(time.DateOnly), int(MaxRangeLength.Hours()/24))
+	}
+	return nil
+}
 
 // Options configure an Ingester. Only Domains is required.
 type Options struct {
@@ -177,7 +220,11 @@ func (in *Ingester) Ingest(ctx context.Context, data []byte, channel string) (Re
 // IngestReport stores rep, parsed from data (its raw body), which arrived
 // as src says; errors as Ingest's.
 func (in *Ingester) IngestReport(ctx context.Context, rep *tlsrpt.Report, data []byte, src Source) (Result, error) {
-	e := store.NewEntry(rep, data, in.serves, src.Channel, in.now())
+	now := in.now()
+	if err := checkRange(rep, now); err != nil {
+		return Result{Key: rep.Identity().Key(), Report: rep}, err
+	}
+	e := store.NewEntry(rep, data, in.serves, src.Channel, now)
 	e.SetProvenance(src.Provenance)
 	e.Report.DKIM = src.DKIM
 	res := Result{Key: e.Report.Key, Report: rep, Domains: e.Report.Domains}

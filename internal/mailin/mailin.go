@@ -283,7 +283,7 @@ func (p *Processor) process(ctx context.Context, msg []byte) (Outcome, error) {
 	case ctx.Err() != nil:
 		return out, ctx.Err()
 	default:
-		// ingest.ErrNotServed, tlsrpt.ErrInvalid.
+		// ingest.ErrNotServed, ingest.ErrImplausible, tlsrpt.ErrInvalid.
 		out.Kind, out.Reason = KindRefused, oneLine(err)
 	}
 	return out, nil

@@ -390,3 +390,40 @@ func TestDaySumCountedMatchesSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestCounting: which facts the sums count.
+func TestCounting(t *testing.T) {
+	https := Fact{Provenance: ProvenanceHTTPS}
+	aligned := Fact{Provenance: ProvenanceEmailAligned}
+	old := Fact{}
+	conflict := Fact{Provenance: ProvenanceEmailAligned, Conflict: true}
+	onlyAligned := Counting{Provenances: []string{ProvenanceEmailAligned}}
+	for _, tc := range []struct {
+		c    Counting
+		f    Fact
+		want bool
+	}{
+		{Counting{}, https, true},
+		{Counting{}, old, true},
+		{Counting{}, conflict, false},
+		{Counting{Conflicting: true}, conflict, true},
+		{onlyAligned, aligned, true},
+		{onlyAligned, https, false},
+		{onlyAligned, old, false},
+		{onlyAligned, conflict, false},
+	} {
+		if got := tc.c.Counts(tc.f); got != tc.want {
+			t.Errorf("%+v.Counts(%+v) = %v, want %v", tc.c, tc.f, got, tc.want)
+		}
+	}
+	facts := []Fact{
+		{Domain: "a.example", Day: "2024-01-01", Success: 5, Provenance: ProvenanceHTTPS},
+		{Domain: "a.example", Day: "2024-01-01", Success: 7, Provenance: ProvenanceEmailAligned},
+		{Domain: "a.example", Day: "2024-01-01", Success: 11, Provenance: ProvenanceEmailAligned, Conflict: true},
+	}
+	s := SummarizeCounting("a.example", "2024-01-01", "2024-01-01", facts, onlyAligned)
+	if s.Reports != 1 || s.Success != 7 || s.Conflicting != 1 || s.Excluded != 2 {
+		t.Errorf("SummarizeCounting = %d reports, %d sessions, %d conflicting, %d excluded; want 1, 7, 1, 2",
+			s.Reports, s.Success, s.Conflicting, s.Excluded)
+	}
+}
