@@ -13,7 +13,7 @@ STRESS_REQUESTS    ?= 30000
 STRESS_CONCURRENCY ?= 16
 STRESS_DOMAINS     ?= 50
 
-.PHONY: bench-table stress hostile perf-tools
+.PHONY: bench-table stress hostile perf-tools bench-overview
 
 perf-tools:
 	@bash scripts/tools.sh
@@ -32,3 +32,6 @@ stress: ## ststack serve under a bounded mixed load: no errors, nothing lost or 
 
 hostile: perf-tools ## replay the hostile corpus (testdata/hostile) and hostile e-mails, inject store faults
 	STSTACK_TOOLS=$(CURDIR)/.tools $(GO) test -count=1 -v -run 'TestServe|TestLambda|TestFaults|TestCorpus|TestMail' ./internal/hostile/
+
+bench-overview: perf-tools ## the dashboard overview's reads at 1,000 domains against dynalite: read units and requests per view
+	STSTACK_TOOLS=$(CURDIR)/.tools $(GO) test -run='^$$' -bench=Overview1000 -benchtime=2x -timeout=30m ./internal/store/awsstore/

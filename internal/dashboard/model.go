@@ -459,7 +459,7 @@ func (m *model) facts(ctx context.Context, domain string, r DayRange) ([]store.F
 const sampleTTL = time.Minute
 
 // hasSample reports whether sample reports are stored: whether a sample
-// organisation (sample.IsSampleOrganization) reported in the last
+// report (sample.IsSample) is summed in the last
 // DefaultRangeDays days of any domain, from the day sums (daySums), as the
 // overview shows them.
 func (m *model) hasSample(ctx context.Context) (bool, error) {
@@ -506,12 +506,8 @@ func (m *model) noteSample(seen bool) {
 
 func isSampleFact(f store.Fact) bool { return sample.IsSample(f.OrganizationName, f.ReportID) }
 
-// isSampleSum reports whether a sample organisation reported on the day.
-func isSampleSum(s store.DaySum) bool {
-	return slices.ContainsFunc(s.ByOrganization, func(o store.OrgTotals) bool {
-		return sample.IsSampleOrganization(o.Name)
-	})
-}
+// isSampleSum reports whether sample reports are stored for the day.
+func isSampleSum(s store.DaySum) bool { return s.SampleReports > 0 }
 
 // liveDays is how many days, today included, are summed from the facts on
 // every view: reports about a day mostly arrive the day after, so the days

@@ -40,9 +40,9 @@ import (
 // Markers of sample data.
 const (
 	// Marker ends the organisation name of every sample report.
-	Marker = "(sample)"
+	Marker = store.SampleMarker
 	// ReportIDPrefix starts the report-id of every sample report.
-	ReportIDPrefix = "sample-"
+	ReportIDPrefix = store.SampleReportIDPrefix
 	// messagePrefix starts the message of every sample check finding.
 	messagePrefix = "sample: "
 )
@@ -101,14 +101,7 @@ func (o Options) days() []store.Day {
 // IsSample reports whether a report with this organisation name and
 // report-id is sample data.
 func IsSample(organizationName, reportID string) bool {
-	return IsSampleOrganization(organizationName) && strings.HasPrefix(reportID, ReportIDPrefix)
-}
-
-// IsSampleOrganization reports whether an organisation name is one of the
-// sample data's (it ends in Marker): what a sum by organisation still
-// tells of sample reports.
-func IsSampleOrganization(organizationName string) bool {
-	return strings.HasSuffix(strings.TrimSpace(organizationName), " "+Marker)
+	return store.IsSampleReport(organizationName, reportID)
 }
 
 // reporter is a sending organisation of the sample data.

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
@@ -18,15 +19,21 @@ import (
 // report, a conflicting body): a stored sum is never used once it may differ
 // from the facts. Sums can always be rebuilt from the facts (Rebuild).
 
-// MaxSumOrganizations bounds DaySum.ByOrganization, so that a sum always fits
-// one DynamoDB item whatever was posted: the organisations with the most
-// sessions are kept, the others are folded into one entry with an empty
-// Organization and the Name OtherOrganizations.
-const MaxSumOrganizations = 50
+// SampleMarker ends the organisation name, and SampleReportIDPrefix starts
+// the report-id, of every report of the sample data (package sample):
+// day sums count sample reports (DaySum.SampleReports) so that a view
+// knows sample data is shown without reading every report.
+const (
+	SampleMarker         = "(sample)"
+	SampleReportIDPrefix = "sample-"
+)
 
-// OtherOrganizations names the entry of DaySum.ByOrganization that folds the
-// organisations beyond MaxSumOrganizations.
-const OtherOrganizations = "(other organisations)"
+// IsSampleReport reports whether a report (or fact) with this
+// organisation name and report-id is sample data.
+func IsSampleReport(organizationName, reportID string) bool {
+	return strings.HasSuffix(strings.TrimSpace(organizationName), " "+SampleMarker) &&
+		strings.HasPrefix(reportID, SampleReportIDPrefix)
+}
 
 // DaySum is the sum of the facts of one domain on one day, split by what
 // decides whether a fact counts (Counting): its provenance and whether it
@@ -37,10 +44,9 @@ type DaySum struct {
 	// Classes has one entry per (Provenance, Conflict) of the day's facts,
 	// in that order.
 	Classes []ClassSum `json:"classes,omitempty"`
-	// ByOrganization sums every fact of the day, counted or not, by
-	// organisation, ordered by sessions, most first, at most
-	// MaxSumOrganizations entries (see there).
-	ByOrganization []OrgTotals `json:"by_organization,omitempty"`
+	// SampleReports counts the day's sample reports (IsSampleReport),
+	// counted or not.
+	SampleReports int `json:"sample_reports,omitempty"`
 }
 
 // ClassSum sums the facts of a day with one provenance and conflict flag.
@@ -109,14 +115,13 @@ func SumDays(domain string, from, to Day, facts []Fact) []DaySum {
 		conflict   bool
 	}
 	classes := make([]map[class]*ClassSum, len(sums))
-	orgs := make([]map[string]*OrgTotals, len(sums))
 	for _, f := range facts {
 		i, ok := index[f.Day]
 		if f.Domain != domain || !ok {
 			continue
 		}
 		if classes[i] == nil {
-			classes[i], orgs[i] = map[class]*ClassSum{}, map[string]*OrgTotals{}
+			classes[i] = map[class]*ClassSum{}
 		}
 		k := class{f.Provenance, f.Conflict}
 		cl := classes[i][k]
@@ -131,13 +136,9 @@ func SumDays(domain string, from, to Day, facts []Fact) []DaySum {
 				cl.STS.add(p.Success, p.Failure)
 			}
 		}
-		o := orgs[i][f.Organization]
-		if o == nil {
-			o = &OrgTotals{Organization: f.Organization, Name: f.OrganizationName}
-			orgs[i][f.Organization] = o
+		if IsSampleReport(f.OrganizationName, f.ReportID) {
+			sums[i].SampleReports++
 		}
-		o.Reports++
-		o.add(f.Success, f.Failure)
 	}
 	for i := range sums {
 		for _, cl := range classes[i] {
@@ -146,7 +147,6 @@ func SumDays(domain string, from, to Day, facts []Fact) []DaySum {
 		slices.SortFunc(sums[i].Classes, func(a, b ClassSum) int {
 			return cmp.Or(cmp.Compare(a.Provenance, b.Provenance), cmp.Compare(btoi(a.Conflict), btoi(b.Conflict)))
 		})
-		sums[i].ByOrganization = boundOrgs(orgs[i])
 	}
 	return sums
 }
@@ -156,29 +156,4 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// boundOrgs orders organisations by sessions and folds those beyond
-// MaxSumOrganizations.
-func boundOrgs(m map[string]*OrgTotals) []OrgTotals {
-	if len(m) == 0 {
-		return nil
-	}
-	l := make([]OrgTotals, 0, len(m))
-	for _, o := range m {
-		l = append(l, *o)
-	}
-	slices.SortFunc(l, func(a, b OrgTotals) int {
-		return cmp.Or(cmp.Compare(AddSat(b.Success, b.Failure), AddSat(a.Success, a.Failure)),
-			cmp.Compare(a.Organization, b.Organization))
-	})
-	if len(l) <= MaxSumOrganizations {
-		return l
-	}
-	other := OrgTotals{Name: OtherOrganizations}
-	for _, o := range l[MaxSumOrganizations-1:] {
-		other.Reports += o.Reports
-		other.add(o.Success, o.Failure)
-	}
-	return append(l[:MaxSumOrganizations-1:MaxSumOrganizations-1], other)
 }

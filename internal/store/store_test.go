@@ -320,37 +320,17 @@ func TestVariantKey(t *testing.T) {
 	}
 }
 
-// TestSumDaysBoundsOrganizations: a day with more organisations than a sum
-// holds keeps the largest and folds the others, counts exact.
-func TestSumDaysBoundsOrganizations(t *testing.T) {
-	var facts []Fact
-	for i := range MaxSumOrganizations + 10 {
-		facts = append(facts, Fact{Domain: "example.com", Day: "2024-01-01", Organization: fmt.Sprintf("org%03d", i),
-			OrganizationName: fmt.Sprintf("Org %d", i), Success: int64(i + 1)})
+// TestSumDaysSamples: day sums count sample reports, so that a view
+// needs no facts to know sample data is stored.
+func TestSumDaysSamples(t *testing.T) {
+	facts := []Fact{
+		{Domain: "example.com", Day: "2024-01-01", OrganizationName: "Google LLC (sample)", ReportID: "sample-1"},
+		{Domain: "example.com", Day: "2024-01-01", OrganizationName: "Google LLC", ReportID: "sample-2"},
+		{Domain: "example.com", Day: "2024-01-02", OrganizationName: "X (sample)", ReportID: "real"},
 	}
 	sums := SumDays("example.com", "2024-01-01", "2024-01-02", facts)
-	if len(sums) != 2 || len(sums[1].Classes) != 0 {
-		t.Fatalf("SumDays = %d sums, want 2, the second empty", len(sums))
-	}
-	orgs := sums[0].ByOrganization
-	if len(orgs) != MaxSumOrganizations {
-		t.Fatalf("%d organisations, want %d", len(orgs), MaxSumOrganizations)
-	}
-	var reports int
-	var success int64
-	for _, o := range orgs {
-		reports += o.Reports
-		success += o.Success
-	}
-	n := MaxSumOrganizations + 10
-	if reports != n || success != int64(n*(n+1)/2) || sums[0].Counted(Counting{}).Success != success {
-		t.Errorf("organisations hold %d reports, %d sessions; want %d, %d", reports, success, n, n*(n+1)/2)
-	}
-	if last := orgs[len(orgs)-1]; last.Name != OtherOrganizations || last.Organization != "" {
-		t.Errorf("last organisation = %+v, want the folded rest", last)
-	}
-	if orgs[0].Organization != fmt.Sprintf("org%03d", n-1) {
-		t.Errorf("first organisation = %+v, want the largest", orgs[0])
+	if len(sums) != 2 || sums[0].SampleReports != 1 || sums[1].SampleReports != 0 {
+		t.Errorf("SumDays = %+v, want 1 sample report on the first day, none on the second", sums)
 	}
 }
 

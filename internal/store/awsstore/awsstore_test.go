@@ -13,7 +13,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
-func newStore(t *testing.T) (*Store, *awstest.Env) {
+func newStore(t testing.TB) (*Store, *awstest.Env) {
 	t.Helper()
 	env := awstest.New(t)
 	return New(env.S3, env.DynamoDB, env.Bucket, env.Table), env

@@ -36,23 +36,17 @@ func testDaySums(t *testing.T, s Store) {
 		save(t, s, Entry(t, Report("Google LLC", fmt.Sprintf("g%d", i), d, int64(100*(i+1)), []string{"example.com", "example.org"}, fetchError)))
 	}
 	got := daySums(t, s, "example.com", "2024-04-01", "2024-04-06", "2024-04-04")
-	google := func(n int64) []store.OrgTotals {
-		return []store.OrgTotals{{Organization: "google llc", Name: "Google LLC", Reports: 1, Totals: store.Totals{Success: n, Failure: 2}}}
-	}
 	sts := func(n int64) []store.ClassSum {
 		return []store.ClassSum{{Reports: 1, Totals: store.Totals{Success: n, Failure: 2}, STS: store.Totals{Success: n, Failure: 2}}}
 	}
 	want := []store.DaySum{
-		{Domain: "example.com", Day: "2024-04-01", Classes: sts(100), ByOrganization: google(100)},
+		{Domain: "example.com", Day: "2024-04-01", Classes: sts(100)},
 		{Domain: "example.com", Day: "2024-04-02",
-			Classes: []store.ClassSum{{Reports: 2, Totals: store.Totals{Success: 220, Failure: 4}, STS: store.Totals{Success: 200, Failure: 2}}},
-			ByOrganization: []store.OrgTotals{
-				{Organization: "google llc", Name: "Google LLC", Reports: 1, Totals: store.Totals{Success: 200, Failure: 2}},
-				{Organization: "microsoft corporation", Name: "Microsoft Corporation", Reports: 1, Totals: store.Totals{Success: 20, Failure: 2}}}},
+			Classes: []store.ClassSum{{Reports: 2, Totals: store.Totals{Success: 220, Failure: 4}, STS: store.Totals{Success: 200, Failure: 2}}}},
 		{Domain: "example.com", Day: "2024-04-03"},
-		{Domain: "example.com", Day: "2024-04-04", Classes: sts(300), ByOrganization: google(300)},
+		{Domain: "example.com", Day: "2024-04-04", Classes: sts(300)},
 		{Domain: "example.com", Day: "2024-04-05"},
-		{Domain: "example.com", Day: "2024-04-06", Classes: sts(400), ByOrganization: google(400)},
+		{Domain: "example.com", Day: "2024-04-06", Classes: sts(400)},
 	}
 	equal(t, "DaySums", got, want)
 	// Read again (from the stored sums), over ranges inside and around.
