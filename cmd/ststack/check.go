@@ -9,10 +9,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"golang.org/x/net/idna"
-
 	"github.com/ststack/ststack/internal/checker"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/dnsname"
 	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/ingest"
 )
@@ -150,8 +149,8 @@ func selectTargets(configured []checker.Target, cfg *config.Config, domains []st
 	for _, d := range domains {
 		// U-labels become A-labels; a name that does not convert is left
 		// for the checker to refuse with a finding.
-		if a, err := idna.Lookup.ToASCII(strings.TrimSuffix(d, ".")); err == nil && a != "" {
-			d = a
+		if n, err := dnsname.Parse(d); err == nil {
+			d = n.String()
 		}
 		t := checker.Target{Domain: d}
 		if cfg != nil {

@@ -8,31 +8,26 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/net/idna"
-
+	"github.com/ststack/ststack/internal/dnsname"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
-
-// idnaProfile converts U-labels to A-labels for names the organisation
-// registers and publishes: UTS #46 lookup mapping (lower case, width), LDH
-// only, Bidi rule, and DNS lengths.
-var idnaProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDNSLength(true))
 
 // maxNameLen: _smtp._tls.<name> must fit in 253 octets (RFC 1035 §2.3.4).
 const maxNameLen = 253 - len("_smtp._tls.")
 
 // toALabel converts a domain name (A-labels or U-labels, any case, one
-// optional trailing dot) to lower-case A-labels.
+// optional trailing dot) to lower-case A-labels: dnsname.Parse, the rules
+// every package applies.
 func toALabel(s string) (string, error) {
 	s = strings.TrimSuffix(s, ".")
 	if s == "" {
 		return "", errors.New("empty domain name")
 	}
-	a, err := idnaProfile.ToASCII(s)
+	n, err := dnsname.Parse(s)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a valid domain name: %v", s, err)
+		return "", fmt.Errorf("%q is not a valid domain name (%v)", s, err)
 	}
-	return a, nil
+	return n.String(), nil
 }
 
 // parseDomainName is toALabel for the names of mail domains and zones: also

@@ -3,9 +3,10 @@
 // layer, top to bottom:
 //
 //	wiring   cmd/, functions/, bench/, tools/: main packages and benchmarks
-//	engine   ingest, checker, dashboard, mailin, policyhost, notify, sample, stress
+//	engine   ingest, checker, dashboard, mailin, policyhost, notify, sample, stress,
+//	         lambdaenv, awsenv (what the functions read from their environment)
 //	store    internal/store and its implementations
-//	model    mtasts, tlsrpt (RFC 8461, RFC 8460), config, health (check results)
+//	model    dnsname, mtasts, tlsrpt (RFC 8461, RFC 8460), config, health (check results)
 //	support  fixtures and generators that import nothing of the project
 //
 // A package may import packages of its own layer and those below, never one
