@@ -18,6 +18,7 @@ import (
 	"github.com/ststack/ststack/internal/sample"
 	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/tlsrpt"
+	"github.com/ststack/ststack/internal/triage"
 )
 
 // What the pages and the JSON API show. The JSON field names are the
@@ -289,6 +290,10 @@ type DomainDetail struct {
 	// Delegation is set for a client domain by delegation (dns:
 	// delegated): its phase and the client's records (delegation.go).
 	Delegation *Delegation `json:"delegation,omitempty"`
+	// Triage has a verdict with its evidence per cluster of failed
+	// sessions of the range, judged against the latest check
+	// (internal/triage; docs/checker.md, "Failure triage").
+	Triage []triage.Cluster `json:"triage"`
 }
 
 // DNSInfo says where a domain's records are published.
@@ -638,6 +643,7 @@ func (m *model) domain(ctx context.Context, d config.Domain, r DayRange) (*Domai
 		}
 	}
 	dd.Totals.finish()
+	dd.Triage = triage.Triage(triage.Input{Domain: d.Name, Facts: facts, Counting: m.counting(), Check: chk}, triage.Default)
 	if dd.Delegation, err = m.delegation(ctx, d, chk); err != nil {
 		return nil, err
 	}
