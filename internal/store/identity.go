@@ -30,6 +30,14 @@ const variantMark = "!v"
 // two of its own collide).
 const variantDigestLen = 16
 
+// MaxConflicts bounds the keys a record lists in Conflicts. Every further
+// conflicting body is still stored, under its variant key, and its facts
+// and the first body's are flagged; only the list stops growing, so that
+// a sender posting thousands of bodies for one identity cannot grow the
+// first record past what a DynamoDB item holds (400 KB) and make the real
+// report's save fail.
+const MaxConflicts = 20
+
 // Saved says what SaveReport did.
 type Saved struct {
 	// Created is true when this call completed the storage of the body:

@@ -262,17 +262,21 @@ func (s *Store) complete(ctx context.Context, e store.Entry, workers int) (store
 // marker is put in the partition of every domain of either body, which
 // flags their facts when read (Facts).
 func (s *Store) markConflict(ctx context.Context, first store.Receipt, digest string, ve store.Entry) error {
+	// The list stops at store.MaxConflicts keys (the item must stay far
+	// below DynamoDB's 400 KB); the markers below flag every body anyway.
 	_, err := s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           &s.table,
 		Key:                 reportKey(first.Key),
 		UpdateExpression:    aws.String("ADD conflicts :v SET digest = if_not_exists(digest, :d)"),
-		ConditionExpression: aws.String("attribute_exists(pk)"),
+		ConditionExpression: aws.String("attribute_exists(pk) AND (attribute_not_exists(conflicts) OR size(conflicts) < :max)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":v": &types.AttributeValueMemberSS{Value: []string{ve.Report.Key}},
-			":d": str(digest),
+			":v":   &types.AttributeValueMemberSS{Value: []string{ve.Report.Key}},
+			":d":   str(digest),
+			":max": num(store.MaxConflicts),
 		},
 	})
-	if err != nil {
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
 		return fmt.Errorf("awsstore: mark conflict of %s: %w", first.Key, err)
 	}
 	domains := slices.Clone(first.Domains)

@@ -158,7 +158,9 @@ func (s *Store) SaveReport(ctx context.Context, e store.Entry) (store.Saved, err
 			return err
 		}
 		saved.Created = true
-		first.AddConflict(ve.Report.Key)
+		if len(first.Conflicts) < store.MaxConflicts {
+			first.AddConflict(ve.Report.Key)
+		}
 		return flagConflict(tx, first)
 	}
 	// A write alone commits at once; concurrent ones share a transaction

@@ -240,3 +240,36 @@ func testConflictsExcluded(t *testing.T, s Store) {
 			sum.Reports, sum.Success, sum.Failure, sum.Conflicting, sum.Excluded)
 	}
 }
+
+// testConflictsBounded: a sender posting many bodies for one identity
+// gets each stored and flagged, but the first record lists at most
+// store.MaxConflicts of them, so it stays small; the real report, sent
+// last, is still stored.
+func testConflictsBounded(t *testing.T, s Store) {
+	ctx := context.Background()
+	first := Entry(t, Report("Google LLC", "flood", "2024-03-10", 0, []string{"example.com"}))
+	save(t, s, first)
+	var last store.Entry
+	for i := range store.MaxConflicts + 3 {
+		last = Entry(t, Report("Google LLC", "flood", "2024-03-10", int64(i+1), []string{"example.com"}))
+		if !save(t, s, last) {
+			t.Fatalf("body %d not stored", i+1)
+		}
+	}
+	rec, err := s.Report(ctx, first.Report.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Conflicts) != store.MaxConflicts {
+		t.Errorf("first record lists %d conflicts, want %d", len(rec.Conflicts), store.MaxConflicts)
+	}
+	v := store.VariantKey(first.Report.Key, last.Report.Digest)
+	if _, err := s.Report(ctx, v); err != nil {
+		t.Errorf("last body %s: %v", v, err)
+	}
+	for _, f := range facts(t, s, "example.com", "2024-03-10", "2024-03-10") {
+		if !f.Conflict {
+			t.Errorf("fact %s not flagged", f.ReportKey)
+		}
+	}
+}

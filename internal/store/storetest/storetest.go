@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentBodies", testConcurrentBodies},
 		{"IdenticalConcurrent", testIdenticalConcurrent},
 		{"ConflictsExcluded", testConflictsExcluded},
+		{"ConflictsBounded", testConflictsBounded},
 		{"DaySums", testDaySums},
 		{"DaySumLate", testDaySumLate},
 		{"DaySumConcurrent", testDaySumConcurrent},
