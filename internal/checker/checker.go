@@ -242,6 +242,7 @@ type run struct {
 	record *mtasts.Record // the _mta-sts record, when exactly one valid
 	served *mtasts.Policy // the policy served, when it parsed
 	mxs    []mxRecord
+	dane   map[string]*daneHost // MX hosts with TLSA records (dane.go)
 }
 
 func (r *run) add(f health.Finding) { r.res.Findings = append(r.res.Findings, f) }
@@ -277,8 +278,14 @@ func (c *Checker) Check(ctx context.Context, t Target) health.Result {
 	r.checkCoverage()
 	r.checkRetirement()
 	r.checkTLSRPT(ctx)
+	r.checkDANE(ctx)
 	if c.cfg.SMTPProbe {
 		r.probeMXs(ctx)
+	}
+	for _, h := range r.mxHosts() {
+		if d := r.dane[h]; d != nil {
+			r.res.DANE = append(r.res.DANE, d.state)
+		}
 	}
 	if c.cfg.Stats != nil && r.res.Mode != "" {
 		r.checkReports(ctx)

@@ -7,7 +7,9 @@
 // senders fetch it (HTTPS to mta-sts.<domain>, certificate, no redirect,
 // status, media type, size, timeout) and its equality with the configured
 // policy; that the MX hosts and the policy's mx patterns cover each other;
-// the _smtp._tls TXT record; optionally a STARTTLS probe of each MX host;
+// the _smtp._tls TXT record; each MX host's DANE state (RFC 7672: TLSA
+// records, the resolver's AD bit, and with the probe the certificate
+// match; dane.go); optionally a STARTTLS probe of each MX host;
 // and, from stored reports (ReportStats), sts failures and whether a domain
 // in mode testing is ready to enforce.
 //

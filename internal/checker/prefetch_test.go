@@ -73,9 +73,10 @@ func TestPrefetchAsksAtOnce(t *testing.T) {
 		t.Errorf("at most %d questions in flight at once, want the 5 of a check", got)
 	}
 	// Each question is asked once: prefetched answers are used, not asked
-	// again.
-	if got := proxy.queries.Load(); got != 5 {
-		t.Errorf("%d queries for one check, want 5", got)
+	// again. The TLSA question of each MX host (dane.go) follows the MX
+	// answer, so it cannot be prefetched.
+	if got, want := proxy.queries.Load(), int64(5+len(d.MX)); got != want {
+		t.Errorf("%d queries for one check, want %d", got, want)
 	}
 }
 

@@ -63,11 +63,27 @@ func (r *resolver) exchange(ctx context.Context, name string, qtype uint16) (ans
 	if p := prefetched(ctx); p != nil { // asked ahead by Check (prefetch.go)
 		return p.exchange(ctx, r, name, qtype)
 	}
+	m, err := r.exchangeMsg(ctx, name, qtype)
+	if err != nil {
+		return nil, false, err
+	}
+	return m.Answer, m.Rcode == dns.RcodeNameError, nil
+}
+
+// exchangeMsg is exchange without prefetching, giving the whole answer
+// message (for its AD bit). Its Rcode is NOERROR or NXDOMAIN.
+//
+// Every query sets the AD bit, which asks a validating resolver to say
+// whether it validated the answer with DNSSEC (RFC 6840 §5.7) without
+// asking for the DNSSEC records themselves (that is the DO bit).
+func (r *resolver) exchangeMsg(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
 	q := new(dns.Msg)
 	q.SetQuestion(dns.Fqdn(name), qtype)
 	q.SetEdns0(1232, false)
 	q.RecursionDesired = true
+	q.AuthenticatedData = true
 	what := name + " " + dns.TypeToString[qtype]
+	var err error
 	for _, srv := range r.servers {
 		var m *dns.Msg
 		m, _, err = r.udp.ExchangeContext(ctx, q, srv)
@@ -81,18 +97,16 @@ func (r *resolver) exchange(ctx context.Context, name string, qtype uint16) (ans
 			continue
 		}
 		switch m.Rcode {
-		case dns.RcodeSuccess:
-			return m.Answer, false, nil
-		case dns.RcodeNameError:
-			return nil, true, nil
+		case dns.RcodeSuccess, dns.RcodeNameError:
+			return m, nil
 		default:
 			err = fmt.Errorf("%s: server %s answered %s", what, srv, dns.RcodeToString[m.Rcode])
 		}
 	}
 	if ctx.Err() != nil {
-		return nil, false, fmt.Errorf("%w: %s: %w", ErrLookup, what, ctx.Err())
+		return nil, fmt.Errorf("%w: %s: %w", ErrLookup, what, ctx.Err())
 	}
-	return nil, false, fmt.Errorf("%w: %w", ErrLookup, err)
+	return nil, fmt.Errorf("%w: %w", ErrLookup, err)
 }
 
 // lookupTXT returns the strings of each TXT record at name (escapes undone),

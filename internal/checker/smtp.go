@@ -10,18 +10,12 @@ import (
 	"time"
 
 	"github.com/ststack/ststack/internal/health"
+	"github.com/ststack/ststack/internal/mtasts"
 )
 
 // probeMXs probes every MX host (at most 8 at once; they are few).
 func (r *run) probeMXs(ctx context.Context) {
-	var hosts []string
-	seen := map[string]bool{}
-	for _, m := range r.mxs {
-		if m.Host != "" && !seen[m.Host] {
-			seen[m.Host] = true
-			hosts = append(hosts, m.Host)
-		}
-	}
+	hosts := r.mxHosts()
 	out := make([][]health.Finding, len(hosts))
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
@@ -30,7 +24,7 @@ func (r *run) probeMXs(ctx context.Context) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i] = r.c.probeSMTP(ctx, h, r.now)
+			out[i] = r.c.probeSMTP(ctx, h, r.now, r.dane[h], r.res.Mode)
 		}()
 	}
 	wg.Wait()
@@ -41,8 +35,11 @@ func (r *run) probeMXs(ctx context.Context) {
 
 // probeSMTP does what a sending MTA that applies an MTA-STS policy does
 // (RFC 8461 §4.2, RFC 3207): connect to host's port 25, EHLO, STARTTLS,
-// and check the TLS version and the certificate for host.
-func (c *Checker) probeSMTP(ctx context.Context, host string, now time.Time) []health.Finding {
+// and check the TLS version and the certificate for host. When host has
+// DNSSEC-validated TLSA records (d not nil), the certificate is matched with
+// them as a DANE sender does (dane.go), and mode (the domain's MTA-STS mode)
+// decides which certificate findings DANE makes false alarms.
+func (c *Checker) probeSMTP(ctx context.Context, host string, now time.Time, d *daneHost, mode mtasts.Mode) []health.Finding {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	port := fmt.Sprint(c.cfg.SMTPPort)
@@ -96,6 +93,9 @@ func (c *Checker) probeSMTP(ctx context.Context, host string, now time.Time) []h
 	}
 	rep := inspectChain(cs.PeerCertificates, host, now, c.cfg.RootCAs)
 	fs = append(fs, certFindings(rep, host, smtpCertCodes, now, "renew the certificate of "+host)...)
+	if d != nil {
+		fs = applyDANE(d, matchDANE(d, cs.PeerCertificates, host, now), mode, host, fs)
+	}
 	_ = cl.Quit()
 	return fs
 }

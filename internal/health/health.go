@@ -127,6 +127,16 @@ const (
 	CodeSMTPCertNameMismatch Code = "smtp-cert-name-mismatch"
 	CodeSMTPCertUntrusted    Code = "smtp-cert-untrusted"
 
+	// DANE for SMTP (RFC 7672) at each MX host: the TLSA records at
+	// _25._tcp.<mx>, whether the resolver validated them (AD bit), and,
+	// with the STARTTLS probe, whether they match the host's certificate.
+	CodeDANEValid    Code = "dane-valid"
+	CodeDANEInsecure Code = "dane-insecure"
+	CodeDANEUnusable Code = "dane-unusable"
+	CodeDANEMismatch Code = "dane-mismatch"
+	CodeDANELookup   Code = "dane-lookup-failed"
+	CodeDANECovered  Code = "dane-covered"
+
 	// Stored TLS reports (RFC 8460 §4).
 	CodeReportsSTSFailures Code = "reports-sts-failures"
 	CodeReportsUnavailable Code = "reports-unavailable"
@@ -187,6 +197,27 @@ type Result struct {
 	// got no certificate from it (no policy fetched, host unreachable).
 	// Results stored before the field existed read back without it.
 	Certificate *CertInfo `json:"certificate,omitempty"`
+	// DANE is the DANE state of each MX host that publishes TLSA records
+	// (RFC 7672), in MX order; hosts without TLSA records are not listed.
+	DANE []DANEState `json:"dane,omitempty"`
+}
+
+// DANEState is what a check found of one MX host's DANE for SMTP.
+type DANEState struct {
+	// Host is the MX host; the records are at _25._tcp.<Host>.
+	Host string `json:"host"`
+	// Records are the TLSA records in presentation form
+	// ("3 1 1 <hex>": usage, selector, matching type, data).
+	Records []string `json:"records"`
+	// Validated is the resolver's AD bit on the TLSA answer: it validated
+	// the records with DNSSEC. ststack does not validate DNSSEC itself.
+	Validated bool `json:"validated"`
+	// Usable is the number of records a DANE sender uses (RFC 7672 §3.1.3:
+	// usage DANE-TA(2) or DANE-EE(3), known selector and matching type).
+	Usable int `json:"usable"`
+	// Match is "match" or "mismatch" when the STARTTLS probe compared the
+	// host's certificate with the usable records, empty when it did not.
+	Match string `json:"match,omitempty"`
 }
 
 // CertInfo is what a check records of the certificate of a host.

@@ -27,12 +27,13 @@ type DNS struct {
 	mu     sync.RWMutex
 	rrs    map[string][]dns.RR // by lower-case FQDN
 	rcodes map[string]int
+	secure map[string]bool // names whose answers carry the AD bit
 }
 
 // NewDNS starts a DNS server on 127.0.0.1 and stops it when the test ends.
 func NewDNS(tb testing.TB) *DNS {
 	tb.Helper()
-	d := &DNS{tb: tb, rrs: map[string][]dns.RR{}, rcodes: map[string]int{}}
+	d := &DNS{tb: tb, rrs: map[string][]dns.RR{}, rcodes: map[string]int{}, secure: map[string]bool{}}
 	var pc net.PacketConn
 	var ln net.Listener
 	// Bind UDP on a kernel-chosen port, then TCP on the same port; retry in
@@ -109,6 +110,19 @@ func (d *DNS) SetRcode(name string, rcode int) {
 	d.rcodes[strings.ToLower(dns.Fqdn(name))] = rcode
 }
 
+// SetSecure makes answers for the names (the query name) carry the AD bit,
+// as a validating resolver sets it for data it validated with DNSSEC (RFC
+// 4035 §3.2.3), when the query asks for it with AD or DO (RFC 6840 §5.7).
+// Answers for other names have AD clear, as for an unsigned zone. The
+// server does no DNSSEC itself: the test decides what is "validated".
+func (d *DNS) SetSecure(names ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, n := range names {
+		d.secure[strings.ToLower(dns.Fqdn(n))] = true
+	}
+}
+
 // Queries is the number of queries answered so far.
 func (d *DNS) Queries() int64 { return d.queries.Load() }
 
@@ -134,6 +148,11 @@ func (d *DNS) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	q := req.Question[0]
 	d.mu.RLock()
 	m.Rcode = d.answer(m, strings.ToLower(q.Name), q.Qtype, 0)
+	wantAD := req.AuthenticatedData
+	if opt := req.IsEdns0(); opt != nil && opt.Do() {
+		wantAD = true
+	}
+	m.AuthenticatedData = wantAD && d.secure[strings.ToLower(q.Name)]
 	d.mu.RUnlock()
 	size := dns.MinMsgSize
 	if opt := req.IsEdns0(); opt != nil {
