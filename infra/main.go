@@ -42,7 +42,10 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "infra:", err)
 		return 1
 	}
-	app.Synth(nil)
+	if err := synth(app); err != nil {
+		fmt.Fprintln(os.Stderr, "infra:", err)
+		return 1
+	}
 	if errs := stacks.SynthErrors(app); len(errs) > 0 {
 		for _, e := range errs {
 			fmt.Fprintln(os.Stderr, "infra:", e)
@@ -59,4 +62,17 @@ func contextString(app awscdk.App, key, def string) string {
 		return v
 	}
 	return def
+}
+
+// synth synthesizes app; the CDK refuses a template beyond a limit with a
+// panic from jsii, which becomes an error here rather than a Go stack trace
+// (stacks.New refuses the known limits first).
+func synth(app awscdk.App) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("synth: %v", r)
+		}
+	}()
+	app.Synth(nil)
+	return nil
 }

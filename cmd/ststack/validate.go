@@ -223,12 +223,18 @@ domain before senders' cached copies of its policy have expired (RFC 8461
 	}{File: pos[0], Errors: []string{}, Warnings: []string{}}
 
 	cfg, err := config.Load(pos[0])
+	var limitWarns []config.Warning
+	if err == nil {
+		// AWS's limits for this many domains and these features (issue
+		// 16): refused here, not halfway through a deployment.
+		limitWarns, err = cfg.CheckLimits()
+	}
 	if err != nil {
 		out.Errors = splitJoined(err)
 	} else {
 		out.Valid = true
 		out.Organization, out.StackName = cfg.Organization, cfg.StackName()
-		for _, w := range cfg.Warnings() {
+		for _, w := range append(cfg.Warnings(), limitWarns...) {
 			out.Warnings = append(out.Warnings, w.String())
 		}
 		for _, d := range cfg.Domains {

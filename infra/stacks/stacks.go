@@ -53,11 +53,6 @@ const (
 	// (requests per second); real senders post a few reports a day.
 	ReportsRateLimit  = 10
 	ReportsBurstLimit = 20
-	// MaxDomains is how many domains one deployment serves: the aliases of
-	// one CloudFront distribution and the names of one ACM certificate
-	// (both quotas need an increase request above 10).
-	MaxDomains = 100
-
 	// maxConfigSize bounds the organisation file read from disk.
 	maxConfigSize = config.MaxFileSize
 )
@@ -133,9 +128,13 @@ func New(app awscdk.App, opts Options) (_ *Deployment, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(cfg.Domains) > MaxDomains {
-		return nil, fmt.Errorf("%s: domains: %d domains, one deployment serves at most %d (CloudFront aliases and ACM names)",
-			opts.ConfigPath, len(cfg.Domains), MaxDomains)
+	// The AWS limits this many domains reach (CloudFront aliases, ACM
+	// names, stack resources and outputs, the custom resource response):
+	// refused here with the file and what to do, not by the CDK's synth
+	// (a panic) or by CloudFormation halfway through a deployment. The
+	// warnings (default quotas to raise) are `ststack config validate`'s.
+	if _, err := cfg.CheckLimits(); err != nil {
+		return nil, err
 	}
 	d := &Deployment{Config: cfg, assets: map[string]string{}, functions: map[string]awslambda.Function{},
 		outputID: outputIDs(cfg.Domains)}

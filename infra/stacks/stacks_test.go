@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ststack/ststack/internal/config"
@@ -776,11 +777,22 @@ func TestNewErrors(t *testing.T) {
 	}
 	var many strings.Builder
 	many.WriteString("organization: Many\nregion: eu-west-1\ndefaults: {policy: {mx: [mx.example.net]}}\nreporting: {mailto: r@example.net}\ndomains:\n")
-	for i := range MaxDomains + 1 {
+	for i := range 101 {
 		many.WriteString("  - {name: d" + strconv.Itoa(i) + ".example, dns: {external: true}}\n")
 	}
 	tooMany := filepath.Join(t.TempDir(), "many.yaml")
 	if err := os.WriteFile(tooMany, []byte(many.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Issue 16: 100 Route53 domains passed New and then panicked in the
+	// CDK's synth at more than 500 resources.
+	var r53 strings.Builder
+	r53.WriteString("organization: Many\nregion: eu-west-1\ndefaults: {policy: {mx: [mx.example.net]}}\nreporting: {mailto: r@example.net, https: true}\ndomains:\n")
+	for i := range 100 {
+		r53.WriteString("  - {name: d" + strconv.Itoa(i) + ".example, dns: {route53: {hosted_zone_id: Z" + strconv.Itoa(i) + "}}}\n")
+	}
+	manyRecords := filepath.Join(t.TempDir(), "records.yaml")
+	if err := os.WriteFile(manyRecords, []byte(r53.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -791,7 +803,8 @@ func TestNewErrors(t *testing.T) {
 		{"missing bootstrap", Options{ConfigPath: exampleConfig, LambdaDir: t.TempDir()}, "bootstrap: missing; build the functions first"},
 		{"missing config", Options{ConfigPath: "testdata/none.yaml", LambdaDir: lambdas}, "testdata/none.yaml"},
 		{"invalid config", Options{ConfigPath: bad, LambdaDir: lambdas}, "bad.yaml:"},
-		{"too many domains", Options{ConfigPath: tooMany, LambdaDir: lambdas}, "domains: 101 domains, one deployment serves at most 100"},
+		{"too many domains", Options{ConfigPath: tooMany, LambdaDir: lambdas}, "many.yaml: domains: 101 domains: one ACM certificate names at most 100"},
+		{"too many resources", Options{ConfigPath: manyRecords, LambdaDir: lambdas}, "records.yaml: domains: the main stack would hold up to 520 resources"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -851,6 +864,40 @@ func TestZoneFor(t *testing.T) {
 		d, ok := zoneFor(domains, tc.name)
 		if got := d.DNS.HostedZoneID; ok != (tc.wantZone != "") || got != tc.wantZone {
 			t.Errorf("zoneFor(%s) = %q, %v; want %q", tc.name, got, ok, tc.wantZone)
+		}
+	}
+}
+
+// TestLimitsFootprint keeps internal/config's bounds of the main stack
+// (what `ststack config validate` and New refuse with) in step with the
+// templates: for every test organisation the synthesized stack has at most
+// the resources and outputs config counts, and what does not depend on the
+// domains stays within config's reserve.
+func TestLimitsFootprint(t *testing.T) {
+	for _, c := range []string{exampleConfig, probeConfig, "testdata/mail.yaml", "testdata/retiring.yaml"} {
+		s := synth(t, c)
+		cfg := s.d.Config
+		res := len(s.mainJSON["Resources"].(map[string]any))
+		outs, _ := s.mainJSON["Outputs"].(map[string]any)
+		if res > cfg.MainStackResources() || len(outs) > cfg.MainStackOutputs() {
+			t.Errorf("%s: %d resources, %d outputs; config bounds them by %d and %d", c, res, len(outs), cfg.MainStackResources(), cfg.MainStackOutputs())
+		}
+		// Each Route53 domain's own resources (its construct in the main
+		// stack): as many as config counts per domain.
+		for _, d := range cfg.Domains {
+			one := &config.Config{Domains: []config.Domain{d}}
+			want := one.MainStackResources() - (&config.Config{}).MainStackResources()
+			got := 0
+			if scope := s.d.Main.Node().TryFindChild(jsii.String(d.Name)); scope != nil {
+				for _, c := range *scope.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+					if *awscdk.CfnResource_IsCfnResource(c) {
+						got++
+					}
+				}
+			}
+			if got != want {
+				t.Errorf("%s: %s has %d resources of its own, config counts %d", c, d.Name, got, want)
+			}
 		}
 	}
 }
