@@ -36,6 +36,11 @@ const (
 	// Resolver is the "HOST:PORT" of the DNS server to ask instead of the
 	// one in /etc/resolv.conf (checker, mailin).
 	Resolver = "STSTACK_RESOLVER"
+	// DistributionID and ConnectionGroupID are the multi-tenant
+	// distribution and the connection group client domains' tenants are
+	// created in (reconciler).
+	DistributionID    = "STSTACK_DISTRIBUTION_ID"
+	ConnectionGroupID = "STSTACK_CONNECTION_GROUP_ID"
 )
 
 // Env is a function's environment.
@@ -47,6 +52,8 @@ type Env struct {
 	MailBucket, MailPrefix string
 	TopicARN, RUAHTTPS     string
 	Resolver               string
+	DistributionID         string
+	ConnectionGroupID      string
 	// DropUnsigned and SMTPProbe are nil when not set: the organisation
 	// file decides.
 	DropUnsigned, SMTPProbe *bool
@@ -66,6 +73,9 @@ func FromEnv(getenv func(string) string, required ...string) (Env, error) {
 		TopicARN:   getenv(TopicARN),
 		RUAHTTPS:   getenv(RUAHTTPS),
 		Resolver:   getenv(Resolver),
+
+		DistributionID:    getenv(DistributionID),
+		ConnectionGroupID: getenv(ConnectionGroupID),
 	}
 	var missing []string
 	for _, k := range required {

@@ -332,3 +332,37 @@ reporting: {mailto: r@own.example}
 		t.Fatalf("FromConfig = %+v, want %+v", ds, want)
 	}
 }
+
+type rawMap map[string][]byte
+
+func (r rawMap) DelegationState(_ context.Context, d string) ([]byte, bool, error) {
+	b, ok := r[d]
+	return b, ok, nil
+}
+
+func (r rawMap) PutDelegationState(_ context.Context, d string, b []byte) error {
+	r[d] = b
+	return nil
+}
+
+func TestJSONStates(t *testing.T) {
+	raw := rawMap{}
+	js := JSONStates(raw)
+	ctx := context.Background()
+	if _, ok, err := js.Get(ctx, "a.example"); ok || err != nil {
+		t.Fatalf("before: %v %v", ok, err)
+	}
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	want := State{Domain: "a.example", Phase: PhaseServing, Detail: "d", Requests: 2, LastRequest: now, Since: now, Checked: now}
+	if err := js.Put(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := js.Get(ctx, "a.example")
+	if err != nil || !ok || got != want {
+		t.Fatalf("got %+v %v %v", got, ok, err)
+	}
+	raw["b.example"] = []byte("{")
+	if _, _, err := js.Get(ctx, "b.example"); err == nil {
+		t.Error("a broken state decodes")
+	}
+}
