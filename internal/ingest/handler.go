@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
 
@@ -111,7 +112,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (int, string, Re
 	case len(body) == 0:
 		return http.StatusBadRequest, "empty body: post the report", Result{}, nil
 	}
-	res, err := h.in.Ingest(r.Context(), body, ChannelHTTPS)
+	// The host it was posted to names a served domain when the endpoint is
+	// one of its names: a hint for a policy without policy-domain.
+	res, err := h.in.IngestFrom(r.Context(), body, Source{Channel: ChannelHTTPS, Provenance: store.ProvenanceHTTPS,
+		Hints: []string{r.Host}})
 	status, reason := classify(err)
 	if status == http.StatusOK && res.Created {
 		status = http.StatusCreated

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -197,6 +198,10 @@ type Source struct {
 	Channel    string
 	Provenance string
 	DKIM       *store.DKIM
+	// Hints name where the report was sent, for a policy without
+	// policy-domain (see Attribute): the endpoint's host it was posted to,
+	// the e-mail's subject.
+	Hints []string
 }
 
 // Ingest parses data (a report, gzip or JSON, RFC 8460 §4) received by
@@ -206,13 +211,18 @@ type Source struct {
 // a tlsrpt sentinel for bad input, ErrNotServed, or ErrStore (with the
 // store's error).
 func (in *Ingester) Ingest(ctx context.Context, data []byte, channel string) (Result, error) {
-	rep, err := tlsrpt.ParseReport(data, in.limits)
-	if err != nil {
-		return Result{}, err
-	}
 	src := Source{Channel: channel, Provenance: store.ProvenanceHTTPS}
 	if channel == ChannelEmail {
 		src.Provenance = store.ProvenanceEmailUnaligned
+	}
+	return in.IngestFrom(ctx, data, src)
+}
+
+// IngestFrom parses data as Ingest does and stores it as arrived from src.
+func (in *Ingester) IngestFrom(ctx context.Context, data []byte, src Source) (Result, error) {
+	rep, err := tlsrpt.ParseReport(data, in.limits)
+	if err != nil {
+		return Result{}, err
 	}
 	return in.IngestReport(ctx, rep, data, src)
 }
@@ -224,6 +234,7 @@ func (in *Ingester) IngestReport(ctx context.Context, rep *tlsrpt.Report, data [
 	if err := checkRange(rep, now); err != nil {
 		return Result{Key: rep.Identity().Key(), Report: rep}, err
 	}
+	Attribute(rep, in.serves, src.Hints...)
 	e := store.NewEntry(rep, data, in.serves, src.Channel, now)
 	e.SetProvenance(src.Provenance)
 	e.Report.DKIM = src.DKIM
@@ -247,6 +258,76 @@ func (in *Ingester) IngestReport(ctx context.Context, rep *tlsrpt.Report, data [
 }
 
 func (in *Ingester) serves(domain string) bool { return in.served[domain] }
+
+// Attribute gives each policy of rep without a policy-domain (some senders
+// omit it, for no-policy-found) the one served domain that the report
+// leaves as candidate: the served domains named by its report-id or by
+// hints (the host the report was posted to, the e-mail's subject), a name
+// counting for the longest served domain it is or ends in. With no or
+// several candidates the policy stays unattributed: it is kept in the raw
+// body and shown, but gives no fact, as a fact belongs to one domain
+// (docs/reports.md, "Lenience"). Each attribution is recorded in
+// rep.Quirks.
+func Attribute(rep *tlsrpt.Report, serves func(domain string) bool, hints ...string) {
+	var candidates []string
+	done := false
+	for i := range rep.Policies {
+		p := &rep.Policies[i]
+		if p.Domain != "" {
+			continue
+		}
+		if !done {
+			done = true
+			for _, h := range append([]string{rep.ReportID}, hints...) {
+				for _, d := range namedDomains(h, serves) {
+					if !slices.Contains(candidates, d) {
+						candidates = append(candidates, d)
+					}
+				}
+			}
+		}
+		if len(candidates) != 1 {
+			continue
+		}
+		p.Domain = candidates[0]
+		rep.Quirks = append(rep.Quirks, fmt.Sprintf("policies[%d].policy.policy-domain: missing; attributed to %s, the one served domain the report-id, subject or endpoint names", i, p.Domain))
+	}
+}
+
+// maxHint bounds the text of one hint that is looked at.
+const maxHint = 2048
+
+// namedDomains returns the served domains that s names: each run of
+// letters, digits, "-" and "." in s that is a served domain or a name
+// under one, for the longest such domain.
+func namedDomains(s string, serves func(string) bool) []string {
+	if len(s) > maxHint {
+		s = s[:maxHint]
+	}
+	var out []string
+	tokens := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.')
+	})
+	for _, t := range tokens {
+		t = strings.Trim(t, ".")
+		// The name itself, then each parent: the first served is the
+		// longest.
+		for n := t; n != ""; {
+			if serves(n) {
+				if !slices.Contains(out, n) {
+					out = append(out, n)
+				}
+				break
+			}
+			_, rest, ok := strings.Cut(n, ".")
+			if !ok {
+				break
+			}
+			n = rest
+		}
+	}
+	return out
+}
 
 // limitList returns l, or its first n elements and a count of the rest.
 func limitList(l []string, n int) []string {

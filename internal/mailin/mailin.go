@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/mail"
 	"strings"
 	"sync"
@@ -270,8 +271,10 @@ func (p *Processor) process(ctx context.Context, msg []byte) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
+	// RFC 8460 §5.3: the subject names the policy domain ("Report Domain:
+	// example.com ..."), a hint for a policy without policy-domain.
 	res, err := in.IngestReport(ctx, rep, data, ingest.Source{Channel: ingest.ChannelEmail,
-		Provenance: out.Provenance, DKIM: &verdict})
+		Provenance: out.Provenance, DKIM: &verdict, Hints: []string{subject(msg)}})
 	out.Key, out.Domains, out.Conflicts = res.Key, res.Domains, res.Conflicts
 	switch {
 	case err == nil && res.Created:
@@ -298,6 +301,20 @@ func headerFacts(msg []byte) (id, from, submitter string) {
 	}
 	h := func(k string) string { return reason(strings.TrimSpace(m.Header.Get(k))) }
 	return h("Message-ID"), h("From"), h("TLS-Report-Submitter")
+}
+
+// subject returns the message's Subject, decoded when it is an RFC 2047
+// encoded word, "" when there is none.
+func subject(msg []byte) string {
+	m, err := mail.ReadMessage(bytes.NewReader(msg))
+	if err != nil {
+		return ""
+	}
+	s := m.Header.Get("Subject")
+	if d, err := new(mime.WordDecoder).DecodeHeader(s); err == nil {
+		s = d
+	}
+	return s
 }
 
 // oneLine is err's text without package prefixes, one bounded line.

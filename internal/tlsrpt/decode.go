@@ -229,9 +229,12 @@ func (d *decoder) decode() (*Report, error) {
 	if err := d.report(r); err != nil {
 		return nil, err
 	}
-	// RFC 8259 §2: a JSON text is one value, white space around it.
-	if _, err := d.dec.ReadToken(); err != io.EOF {
-		return nil, &ReportError{Err: ErrMalformed, Offset: d.offset(), Msg: "trailing data after the report object"}
+	// RFC 8259 §2: a JSON text is one value, white space around it. What
+	// follows the object (a second copy, a signature, zero padding, bytes
+	// after the gzip member) is not read: the report is complete without
+	// it. Only the limits still decide.
+	if err := d.trailing(); err != nil {
+		return nil, err
 	}
 	r.Quirks = d.quirkList()
 	return r, nil
@@ -501,11 +504,8 @@ func (d *decoder) text(l loc, field string) ([]byte, error) {
 
 // optText reads an optional string value: null is taken as absent.
 func (d *decoder) optText(l loc, field string) (string, error) {
-	if isNull, err := d.null(l, field); isNull || err != nil {
-		return "", err
-	}
-	b, err := d.text(l, field)
-	if err != nil {
+	b, ok, err := d.looseText(l, field)
+	if !ok || err != nil {
 		return "", err
 	}
 	v, ok := d.texts.get(b)
@@ -673,7 +673,8 @@ func (d *decoder) dateRange(r *Report) error {
 	case seen&bEnd == 0:
 		return d.invalid(locDateRange, "end-datetime", "missing")
 	case r.Start.After(r.End):
-		return d.invalid(locTop, "date-range", "start-datetime "+r.Start.Format(timeLayout)+" is after end-datetime "+r.End.Format(timeLayout))
+		d.addQuirk("date-range-reversed", locTop, "date-range", "start-datetime "+r.Start.Format(timeLayout)+
+			" is after end-datetime "+r.End.Format(timeLayout)+"; both kept, the report's day is its start's")
 	}
 	return nil
 }
@@ -789,12 +790,12 @@ func (d *decoder) policy(p *PolicyResult) error {
 		switch k := d.key(kb, policyKeys[:], locPolicy); k {
 		case "policy-type":
 			d.seen(&seen, bType, locPolicy, k)
-			b, err := d.text(locPolicy, k)
+			b, ok, err := d.looseText(locPolicy, k)
 			if err != nil {
 				return err
 			}
-			if p.Type, err = d.policyType(b); err != nil {
-				return err
+			if ok {
+				p.Type = d.policyType(b)
 			}
 		case "policy-string":
 			d.seen(&seen, bStrings, locPolicy, k)
@@ -803,12 +804,12 @@ func (d *decoder) policy(p *PolicyResult) error {
 			}
 		case "policy-domain":
 			d.seen(&seen, bDomain, locPolicy, k)
-			b, err := d.text(locPolicy, k)
+			b, ok, err := d.looseText(locPolicy, k)
 			if err != nil {
 				return err
 			}
-			if p.Domain, err = d.host(b, false, locPolicy, k); err != nil {
-				return err
+			if p.Domain = ""; ok && len(b) > 0 {
+				p.Domain = d.host(b, false, locPolicy, k)
 			}
 		case "mx-host":
 			d.seen(&seen, bMX, locPolicy, k)
@@ -821,12 +822,15 @@ func (d *decoder) policy(p *PolicyResult) error {
 			}
 		}
 	}
-	// RFC 8460 §4.4: policy-type and policy-domain are required.
-	switch {
-	case seen&bType == 0:
-		return d.invalid(locPolicy, "policy-type", "missing")
-	case seen&bDomain == 0:
-		return d.invalid(locPolicy, "policy-domain", "missing")
+	// RFC 8460 §4.4: policy-type and policy-domain are required. No count
+	// depends on them: without a type the policy is kept untyped; without a
+	// domain it is kept unattributed (Report.Unattributed), and the
+	// receiver may attribute it (Report.Attribute).
+	if p.Type == "" {
+		d.addQuirk("policy-type-missing", locPolicy, "policy-type", "missing or not a string; the policy is kept without a type")
+	}
+	if p.Domain == "" {
+		d.addQuirk("policy-domain-missing", locPolicy, "policy-domain", "missing or empty; the policy is kept unattributed")
 	}
 	return nil
 }
@@ -838,7 +842,16 @@ func (d *decoder) stringList(l loc, field string) ([]string, error) {
 		return nil, err
 	}
 	if c := d.peek(); c != '[' {
-		return nil, d.typeErr(c, l, field, "an array of strings")
+		// One string (or another scalar) is kept as the one entry.
+		if err := d.entry(l, field); err != nil {
+			return nil, err
+		}
+		b, ok, err := d.looseText(l, field)
+		if !ok || err != nil {
+			return nil, err
+		}
+		d.addQuirk("not-array", l, field, "a single value, not an array; kept as its one entry")
+		return []string{string(b)}, nil
 	}
 	if err := d.enter(l, field); err != nil {
 		return nil, err
@@ -855,11 +868,13 @@ func (d *decoder) stringList(l loc, field string) ([]string, error) {
 		if err := d.entry(l, field); err != nil {
 			return nil, withIndex(err, j)
 		}
-		b, err := d.text(l, field)
+		b, ok, err := d.looseText(l, field)
 		if err != nil {
 			return nil, withIndex(err, j)
 		}
-		out = append(out, string(b))
+		if ok {
+			out = append(out, string(b))
+		}
 	}
 }
 
@@ -913,7 +928,9 @@ func (d *decoder) failureDetails(p *PolicyResult) error {
 		return err
 	}
 	if c := d.peek(); c != '[' {
-		return d.typeErr(c, locResult, "failure-details", "an array")
+		// The summary holds the counts; details of another shape are
+		// dropped, not guessed at.
+		return d.dropValue(locResult, "failure-details", "an array")
 	}
 	if err := d.enter(locResult, "failure-details"); err != nil {
 		return err
@@ -932,8 +949,14 @@ func (d *decoder) failureDetails(p *PolicyResult) error {
 		}
 		d.nDetails++
 		d.fi = j
+		if d.peek() != '{' {
+			if err := d.dropValue(locDetail, "", "an object"); err != nil {
+				return err
+			}
+			continue
+		}
 		p.Failures = append(p.Failures, FailureDetail{})
-		if err := d.failureDetail(&p.Failures[j]); err != nil {
+		if err := d.failureDetail(&p.Failures[len(p.Failures)-1]); err != nil {
 			return err
 		}
 	}
@@ -969,12 +992,13 @@ func (d *decoder) failureDetail(f *FailureDetail) error {
 		switch k := d.key(kb, detailKeys[:], locDetail); k {
 		case "result-type":
 			d.seen(&seen, bType, locDetail, k)
-			b, err := d.text(locDetail, k)
+			b, ok, err := d.looseText(locDetail, k)
 			if err != nil {
 				return err
 			}
-			if f.ResultType, err = d.resultType(b); err != nil {
-				return err
+			f.ResultType = ""
+			if ok {
+				f.ResultType = d.resultType(b)
 			}
 		case "sending-mta-ip":
 			d.seen(&seen, bSending, locDetail, k)
@@ -990,8 +1014,9 @@ func (d *decoder) failureDetail(f *FailureDetail) error {
 				break
 			}
 			var b []byte
-			if b, err = d.text(locDetail, k); err == nil && len(b) > 0 {
-				f.ReceivingMXHostname, err = d.host(b, false, locDetail, k)
+			var ok bool
+			if b, ok, err = d.looseText(locDetail, k); err == nil && ok && len(b) > 0 {
+				f.ReceivingMXHostname = d.host(b, false, locDetail, k)
 			}
 		case "receiving-mx-helo":
 			d.seen(&seen, bHelo, locDetail, k)
@@ -1017,11 +1042,11 @@ func (d *decoder) failureDetail(f *FailureDetail) error {
 	}
 	// RFC 8460 §4.4: result-type and failed-session-count are what a
 	// failure detail means; the addresses are tolerated missing.
-	switch {
-	case seen&bType == 0:
-		return d.invalid(locDetail, "result-type", "missing")
-	case seen&bCount == 0:
+	if seen&bCount == 0 {
 		return d.invalid(locDetail, "failed-session-count", "missing")
+	}
+	if f.ResultType == "" {
+		d.addQuirk("result-type-missing", locDetail, "result-type", "missing, empty or not a string; the failure is kept without a type")
 	}
 	if f.SendingMTAIP == "" {
 		d.quirkMissing(locDetail, "sending-mta-ip")
@@ -1041,11 +1066,8 @@ func (d *decoder) failureDetail(f *FailureDetail) error {
 
 // ip reads an optional IP address field and returns its canonical form.
 func (d *decoder) ip(field string) (string, error) {
-	if isNull, err := d.null(locDetail, field); isNull || err != nil {
-		return "", err
-	}
-	b, err := d.text(locDetail, field)
-	if err != nil || len(b) == 0 {
+	b, ok, err := d.looseText(locDetail, field)
+	if !ok || err != nil || len(b) == 0 {
 		return "", err
 	}
 	if v, ok := d.ips.get(b); ok {
@@ -1054,7 +1076,8 @@ func (d *decoder) ip(field string) (string, error) {
 	s := string(b)
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() != "" {
-		return "", d.invalid(locDetail, field, fmt.Sprintf("invalid IP address %q", s))
+		d.addQuirk("ip-invalid", locDetail, field, fmt.Sprintf("%q is not an IP address; kept as written", s))
+		return s, nil
 	}
 	// ParseAddr takes IPv4 only in canonical form (no leading zeros).
 	if !a.Is4() {
@@ -1069,22 +1092,24 @@ func (d *decoder) ip(field string) (string, error) {
 
 // host normalizes a domain name to lower case, without a trailing dot, as
 // A-labels; with wildcard, a leading "*." is allowed (an mx pattern, RFC 8461
-// §3.2).
-func (d *decoder) host(b []byte, wildcard bool, l loc, field string) (string, error) {
+// §3.2). A name that is not a host name is kept as written, with a quirk:
+// no count depends on it, and a policy-domain that is not a host name is
+// served by no one (the report then is about no served domain).
+func (d *decoder) host(b []byte, wildcard bool, l loc, field string) string {
 	if v, ok := d.hosts.get(b); ok {
-		return v, nil
+		return v
 	}
 	orig := b
 	if len(b) > maxHostInput {
-		// Refused before the IDNA conversion, whose work and output
-		// grow with the input: no valid name is this long.
-		return "", d.invalid(l, field, fmt.Sprintf("%.40q…: longer than 253 characters", b))
+		// Kept before the IDNA conversion, whose work and output grow
+		// with the input: no valid name is this long.
+		return d.badHost(orig, l, field, "longer than 253 characters")
 	}
 	if len(b) > 0 && b[len(b)-1] == '.' {
 		b = b[:len(b)-1]
 	}
 	if len(b) == 0 {
-		return "", d.invalid(l, field, "empty domain name")
+		return d.badHost(orig, l, field, "empty domain name")
 	}
 	ascii, lower := true, true
 	for _, c := range b {
@@ -1097,9 +1122,9 @@ func (d *decoder) host(b []byte, wildcard bool, l loc, field string) (string, er
 	var s string
 	switch {
 	case !ascii:
-		var err error
-		if s, err = d.aLabels(b, wildcard, l, field); err != nil {
-			return "", err
+		var ok bool
+		if s, ok = d.aLabels(b, wildcard, l, field); !ok {
+			return string(orig)
 		}
 	case !lower:
 		s = strings.ToLower(string(b))
@@ -1107,14 +1132,25 @@ func (d *decoder) host(b []byte, wildcard bool, l loc, field string) (string, er
 		s = string(b)
 	}
 	if msg := checkHostname(s, wildcard); msg != "" {
-		return "", d.invalid(l, field, fmt.Sprintf("%q: %s", orig, msg))
+		return d.badHost(orig, l, field, msg)
 	}
 	// Remember only what is valid in any field, and not U-labels, whose
 	// quirk is counted each time.
 	if ascii && !strings.HasPrefix(s, "*.") {
 		d.hosts.put(orig, s)
 	}
-	return s, nil
+	return s
+}
+
+// badHost records that b, in field at l, is not a host name, and returns it
+// as written.
+func (d *decoder) badHost(b []byte, l loc, field, why string) string {
+	if len(b) > maxHostInput {
+		d.addQuirk("host-invalid", l, field, fmt.Sprintf("%.40q…: not a host name (%s); kept as written", b, why))
+	} else {
+		d.addQuirk("host-invalid", l, field, fmt.Sprintf("%q: not a host name (%s); kept as written", b, why))
+	}
+	return string(b)
 }
 
 // checkHostname checks a lower-case ASCII domain name (RFC 1035 §2.3.4

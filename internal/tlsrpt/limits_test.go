@@ -118,7 +118,7 @@ func TestInputUnchanged(t *testing.T) {
 			t.Errorf("%s: ParseReport changed its input", name)
 		}
 	}
-	bad := []byte(baseReport + "x")
+	bad := []byte(vary(`: 10,`, `: -10,`))
 	orig := bytes.Clone(bad)
 	if _, err := ParseReport(bad, DefaultLimits()); err == nil || !bytes.Equal(bad, orig) {
 		t.Errorf("invalid report: err %v, input changed %v", err, !bytes.Equal(bad, orig))

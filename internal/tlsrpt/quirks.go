@@ -2,7 +2,10 @@ package tlsrpt
 
 import (
 	"bytes"
+	"compress/gzip"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +38,15 @@ import (
 //   - domain names as U-labels, converted to A-labels;
 //   - failed-session-counts of the failure details that do not add up to the
 //     total-failure-session-count: both are kept as sent.
+//
+// Beyond these, the rule of docs/reports.md ("Lenience"): a report is
+// refused only when it cannot yield an identity, a date range, a policy
+// and its counts. Whatever else is malformed is kept as written with a
+// quirk: host names and IPs that are not, an unknown policy-type, a
+// missing policy-type, policy-domain or result-type, a number or boolean
+// where a string is wanted (kept as its JSON text), an object or array
+// there (dropped), one string for a list, data after the report object or
+// after the gzip member, an end before the start.
 //
 // Not quirks, as RFC 8460 allows them: report-ids of any form ("123+",
 // "…@mail.ru"), fractional seconds and time zone offsets in date-times, a
@@ -297,32 +309,35 @@ func countValue(t []byte) (v int64, notation bool, msg string) {
 	return v, notation, ""
 }
 
-// policyType returns the policy-type (RFC 8460 §4.4), accepting other case.
-func (d *decoder) policyType(b []byte) (PolicyType, error) {
+// policyType returns the policy-type (RFC 8460 §4.4), accepting other case;
+// another type is kept as written (its sessions then count under no known
+// type).
+func (d *decoder) policyType(b []byte) PolicyType {
 	for _, t := range [...]PolicyType{PolicyTypeSTS, PolicyTypeTLSA, PolicyTypeNoPolicyFound} {
 		if string(b) == string(t) {
-			return t, nil
+			return t
 		}
 	}
 	for _, t := range [...]PolicyType{PolicyTypeSTS, PolicyTypeTLSA, PolicyTypeNoPolicyFound} {
 		if asciiEqualFold(b, string(t)) {
 			d.addQuirk("policy-type-case", locPolicy, "policy-type", fmt.Sprintf("%q, taken as %q", b, t))
-			return t, nil
+			return t
 		}
 	}
-	return "", d.invalid(locPolicy, "policy-type", fmt.Sprintf("unknown policy type %q, want sts, tlsa or no-policy-found", b))
+	d.addQuirk("policy-type-unknown", locPolicy, "policy-type", fmt.Sprintf("%q is not sts, tlsa or no-policy-found; kept as written", b))
+	return PolicyType(b)
 }
 
 // resultType returns the result-type (RFC 8460 §4.3) in lower case; types
 // outside the registry are kept.
-func (d *decoder) resultType(b []byte) (ResultType, error) {
+func (d *decoder) resultType(b []byte) ResultType {
 	for _, t := range knownResultTypes {
 		if string(b) == string(t) {
-			return t, nil
+			return t
 		}
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
-		return "", d.invalid(locDetail, "result-type", "empty")
+		return "" // recorded as missing
 	}
 	s := string(b)
 	lower := strings.ToLower(s)
@@ -331,38 +346,21 @@ func (d *decoder) resultType(b []byte) (ResultType, error) {
 	}
 	for _, t := range knownResultTypes {
 		if lower == string(t) {
-			return t, nil
+			return t
 		}
 	}
-	return ResultType(lower), nil
+	return ResultType(lower)
 }
 
 // mxHost reads mx-host: an array of host names or patterns (RFC 8460 §4.4
 // with erratum 6241), or a single string as in the RFC's example. Empty
-// entries are dropped.
+// entries are dropped; entries that are not host names are kept as written.
 func (d *decoder) mxHost() ([]string, error) {
 	const field = "mx-host"
 	switch c := d.peek(); c {
 	case 'n':
 		_, err := d.null(locPolicy, field)
 		return nil, err
-	case '"':
-		if err := d.entry(locPolicy, field); err != nil {
-			return nil, err
-		}
-		b, err := d.str(locPolicy, field)
-		if err != nil {
-			return nil, err
-		}
-		d.addQuirk("mx-host-string", locPolicy, field, "a string, not an array (RFC 8460 erratum 6241)")
-		if len(b) == 0 {
-			return nil, nil
-		}
-		h, err := d.host(b, true, locPolicy, field)
-		if err != nil {
-			return nil, err
-		}
-		return []string{h}, nil
 	case '[':
 		if err := d.enter(locPolicy, field); err != nil {
 			return nil, err
@@ -379,23 +377,95 @@ func (d *decoder) mxHost() ([]string, error) {
 			if err := d.entry(locPolicy, field); err != nil {
 				return nil, withIndex(err, j)
 			}
-			b, err := d.text(locPolicy, field)
+			b, ok, err := d.looseText(locPolicy, field)
 			if err != nil {
 				return nil, withIndex(err, j)
+			}
+			if !ok {
+				continue
 			}
 			if len(b) == 0 {
 				d.addQuirk("mx-host-empty", locPolicy, field, "empty entry, ignored")
 				continue
 			}
-			h, err := d.host(b, true, locPolicy, field)
-			if err != nil {
-				return nil, withIndex(err, j)
-			}
-			out = append(out, h)
+			out = append(out, d.host(b, true, locPolicy, field))
 		}
 	default:
-		return nil, d.typeErr(c, locPolicy, field, "an array of strings")
+		if err := d.entry(locPolicy, field); err != nil {
+			return nil, err
+		}
+		b, ok, err := d.looseText(locPolicy, field)
+		if !ok || err != nil {
+			return nil, err
+		}
+		if c == '"' {
+			d.addQuirk("mx-host-string", locPolicy, field, "a string, not an array (RFC 8460 erratum 6241)")
+		}
+		if len(b) == 0 {
+			return nil, nil
+		}
+		return []string{d.host(b, true, locPolicy, field)}, nil
 	}
+}
+
+// looseText reads a value where a string is expected and no count depends
+// on it: a string is returned (ok); null is taken as absent; a number, true
+// or false is kept as its JSON text, with a quirk; an object or array is
+// dropped, with a quirk (ok false). Only syntax errors and limits fail.
+func (d *decoder) looseText(l loc, field string) (b []byte, ok bool, err error) {
+	switch k := d.peek(); k {
+	case '"':
+		b, err := d.str(l, field)
+		return b, err == nil, err
+	case 'n':
+		_, err := d.null(l, field)
+		return nil, false, err
+	case 't', 'f', '0':
+		v, err := d.dec.ReadValue()
+		if err != nil {
+			return nil, false, d.syntax(err, l, field)
+		}
+		d.addQuirk("type", l, field, fmt.Sprintf("%s %s, not a string; kept as written", kindName(k), v))
+		return v, true, nil
+	default:
+		return nil, false, d.dropValue(l, field, "a string")
+	}
+}
+
+// dropValue skips a value of the wrong type (an object or array where want
+// is expected), with a quirk, when no count depends on it.
+func (d *decoder) dropValue(l loc, field, want string) error {
+	k := d.peek()
+	if kindName(k) == "" {
+		return d.fail(l, field)
+	}
+	if err := d.skip(l, field); err != nil {
+		return err
+	}
+	d.addQuirk("type", l, field, fmt.Sprintf("%s, not %s; ignored", kindName(k), want))
+	return nil
+}
+
+// trailing checks what follows the report object: nothing but white space,
+// else a quirk. Exceeding a limit while looking still fails, as does a
+// gzip stream whose checksum is wrong (its bytes are not what was sent).
+func (d *decoder) trailing() error {
+	off := d.offset()
+	_, err := d.dec.ReadToken()
+	switch {
+	case err == io.EOF:
+		return nil
+	case errors.Is(err, errInflatedTooLarge), errors.Is(err, errTokenTooLong):
+		return d.syntax(err, locTop, "")
+	case errors.Is(err, gzip.ErrChecksum):
+		return &ReportError{Err: ErrMalformed, Offset: -1, Msg: "gzip: " + err.Error()}
+	}
+	if d.src.r != nil && d.src.err != nil && d.src.err != io.EOF {
+		d.addQuirk("trailing-data", locTop, "", fmt.Sprintf("bytes after the gzip member or after the report's JSON (%v); ignored", d.src.err))
+	} else {
+		d.addQuirk("trailing-data", locTop, "", fmt.Sprintf("data after the report's JSON object (at byte %d); ignored", off))
+	}
+	return nil
 }
 
 // additionalInfoURI reads additional-info-uri, used by some senders for
@@ -414,17 +484,18 @@ func (d *decoder) additionalInfoURI(f *FailureDetail, haveInfo bool) error {
 
 // aLabels converts a domain name with U-labels to A-labels (RFC 5891 §5,
 // UTS #46 lookup processing).
-func (d *decoder) aLabels(b []byte, wildcard bool, l loc, field string) (string, error) {
+func (d *decoder) aLabels(b []byte, wildcard bool, l loc, field string) (string, bool) {
 	s, prefix := string(b), ""
 	if wildcard && strings.HasPrefix(s, "*.") {
 		s, prefix = s[2:], "*."
 	}
 	a, err := idna.Lookup.ToASCII(s)
 	if err != nil {
-		return "", d.invalid(l, field, fmt.Sprintf("%q: not a valid internationalised domain name: %v", b, err))
+		d.badHost(b, l, field, fmt.Sprintf("not a valid internationalised domain name: %v", err))
+		return "", false
 	}
 	d.addQuirk("u-label", l, field, fmt.Sprintf("%q given as U-labels, taken as %q (RFC 8460 §4.4 wants A-labels)", b, prefix+a))
-	return prefix + a, nil
+	return prefix + a, true
 }
 
 // checkFailureSum records a quirk when the failure details do not add up to
