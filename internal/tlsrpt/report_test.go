@@ -117,6 +117,17 @@ var sampleWants = []struct {
 		quirks:   []string{"start-datetime: \"2024-03-26T00:00:00\" has no time zone", "end-datetime: \"2024-03-26T23:59:59\" has no time zone"},
 	},
 	{
+		file: "parsedmarc-empty-detail-fields.json", org: "Reporter Example", id: "2024-06-01T00:00:00Z_example.com",
+		start: "2024-06-01T00:00:00Z", end: "2024-06-01T23:59:59Z", contact: "smtp-tls-reporting@reporter.example",
+		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 4, nil, 0, 1, []int64{1}}},
+		quirks:   []string{"policies[0].failure-details[0].sending-mta-ip: missing"},
+	},
+	{
+		file: "parsedmarc-validation-failure.json", org: "Example Inc.", id: "2024-01-09T00:00:00Z_example.com",
+		start: "2024-01-09T00:00:00Z", end: "2024-01-09T23:59:59Z", contact: "smtp-tls-reporting@example.com",
+		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 4, nil, 0, 3, []int64{2, 1}}},
+	},
+	{
 		file: "rfc8460-example.json", org: "Company-X", id: "5065427c-23d3-47ca-b6e0-946ea0e8c4be",
 		start: "2016-04-01T00:00:00Z", end: "2016-04-01T23:59:59Z", contact: "sts-reporting@company-x.example",
 		policies: []wantPolicy{{PolicyTypeSTS, "company-y.example", 4, []string{"*.mail.company-y.example"}, 5326, 303, []int64{100, 200, 3}}},
