@@ -117,12 +117,6 @@ var sampleWants = []struct {
 		quirks:   []string{"start-datetime: \"2024-03-26T00:00:00\" has no time zone", "end-datetime: \"2024-03-26T23:59:59\" has no time zone"},
 	},
 	{
-		file: "parsedmarc-empty-detail-fields.json", org: "Reporter Example", id: "2024-06-01T00:00:00Z_example.com",
-		start: "2024-06-01T00:00:00Z", end: "2024-06-01T23:59:59Z", contact: "smtp-tls-reporting@reporter.example",
-		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 4, nil, 0, 1, []int64{1}}},
-		quirks:   []string{"policies[0].failure-details[0].sending-mta-ip: missing"},
-	},
-	{
 		file: "parsedmarc-validation-failure.json", org: "Example Inc.", id: "2024-01-09T00:00:00Z_example.com",
 		start: "2024-01-09T00:00:00Z", end: "2024-01-09T23:59:59Z", contact: "smtp-tls-reporting@example.com",
 		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 4, nil, 0, 3, []int64{2, 1}}},
