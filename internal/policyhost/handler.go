@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/dnsname"
 	"github.com/ststack/ststack/internal/mtasts"
 )
 
@@ -139,19 +140,16 @@ func New(cfg *config.Config, o Options) (*Handler, error) {
 }
 
 // checkHost returns the lookup key of a configured policy host, or why it
-// cannot be one: it must be a valid host name (RFC 5321 §4.1.2, as mtasts
-// checks mx names) already in the form normaliseHost produces.
+// cannot be one: it must be a domain name (dnsname.Parse, the rules every
+// package applies) already in its wire form, lower-case A-labels without a
+// trailing dot. That form is also what normaliseHost makes of a Host header
+// naming it, so lookup finds it.
 func checkHost(host string) (string, error) {
-	m, err := mtasts.ParseMX(host)
+	n, err := dnsname.Parse(host)
 	if err != nil {
 		return "", err
 	}
-	if m.Wildcard {
-		return "", fmt.Errorf("%q is a wildcard", host)
-	}
-	var buf [maxHostLen]byte
-	n, ok := normaliseHost(buf[:], host)
-	if !ok || string(buf[:n]) != host {
+	if n.String() != host {
 		return "", fmt.Errorf("%q is not a lower-case A-label host name", host)
 	}
 	return host, nil

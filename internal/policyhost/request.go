@@ -11,7 +11,9 @@ const maxHostLen = 253
 // trailing dot. It returns false for anything that cannot be a policy host:
 // empty, an empty label, an IP literal, a port that is not decimal, longer
 // than dst or maxHostLen, or a byte other than a letter, digit, '-' or '.'.
-// It does not allocate.
+// It does not allocate: it is the request path's ASCII fast path to the form
+// of dnsname.Name.String, which the configured hosts are checked to have
+// (checkHost); a Host that is no such name can match none of them.
 func normaliseHost(dst []byte, host string) (int, bool) {
 	// RFC 9110 §7.2: Host = uri-host [ ":" port ], port = *DIGIT (RFC 3986
 	// §3.2.3). A host name has no colon, so the first one starts the port;

@@ -201,3 +201,27 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckHost: a configured policy host must be a domain name already in
+// dnsname's wire form.
+func TestCheckHost(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{"mta-sts.example.com", true},
+		{"mta-sts.xn--bcher-kva.example", true},
+		{"MTA-STS.example.com", false},
+		{"mta-sts.example.com.", false},
+		{"mta-sts.bücher.example", false},
+		{"*.example.com", false},
+		{"mta_sts.example.com", false},
+		{"-mta-sts.example.com", false},
+		{"", false},
+	} {
+		got, err := checkHost(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && got != tt.in) {
+			t.Errorf("checkHost(%q) = %q, %v; want ok %v", tt.in, got, err, tt.ok)
+		}
+	}
+}
