@@ -136,6 +136,15 @@ func New(app awscdk.App, opts Options) (_ *Deployment, err error) {
 	if _, err := cfg.CheckLimits(); err != nil {
 		return nil, err
 	}
+	// Client domains (dns: delegated) need the CloudFront multi-tenant
+	// distribution and the reconciler of issue 16, which the stacks do not
+	// build yet: without this they would be published as Route53 domains of
+	// a zone with no id and fail in CloudFormation.
+	for _, dom := range cfg.Domains {
+		if dom.DNS.Delegated {
+			return nil, fmt.Errorf("%s: domain %s: dns: delegated client domains are served (ststack serve) and checked (ststack check) but the stack cannot deploy them yet; give the domain dns: route53 or external, or leave it out of the deployed file", opts.ConfigPath, dom.Name)
+		}
+	}
 	d := &Deployment{Config: cfg, assets: map[string]string{}, functions: map[string]awslambda.Function{},
 		outputID: outputIDs(cfg.Domains)}
 	for _, fn := range functionNames(cfg) {

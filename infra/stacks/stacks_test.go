@@ -795,11 +795,19 @@ func TestNewErrors(t *testing.T) {
 	if err := os.WriteFile(manyRecords, []byte(r53.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	delegated := filepath.Join(t.TempDir(), "delegated.yaml")
+	if err := os.WriteFile(delegated, []byte("organization: Client Host\nregion: eu-west-1\n"+
+		"defaults: {policy: {mx: [mx.example.net]}}\nreporting: {mailto: r@example.net}\n"+
+		"delegation: {zone: clients.example.net, hosted_zone_id: ZCLIENTS}\n"+
+		"domains:\n  - {name: client.example, dns: delegated}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name      string
 		opts      Options
 		wantInErr string
 	}{
+		{"delegated domain", Options{ConfigPath: delegated, LambdaDir: lambdas}, "domain client.example: dns: delegated client domains are served"},
 		{"missing bootstrap", Options{ConfigPath: exampleConfig, LambdaDir: t.TempDir()}, "bootstrap: missing; build the functions first"},
 		{"missing config", Options{ConfigPath: "testdata/none.yaml", LambdaDir: lambdas}, "testdata/none.yaml"},
 		{"invalid config", Options{ConfigPath: bad, LambdaDir: lambdas}, "bad.yaml:"},
