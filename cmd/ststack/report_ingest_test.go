@@ -145,16 +145,25 @@ func TestServeInbox(t *testing.T) {
 	data := t.TempDir()
 	_, stop := startServe(t, "--config", cfg, "--data", data)
 	inbox := filepath.Join(data, "inbox")
+	if err := os.MkdirAll(inbox, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	old := time.Now().Add(-time.Minute)
 	for name, body := range map[string][]byte{
 		"google.eml": mustRead(t, filepath.Join(samples, "google-2024-09.eml")), // expired signature: no DNS query
 		"spam.eml":   []byte("From: a@spam.example\r\n\r\nBuy.\r\n"),
 	} {
-		p := filepath.Join(inbox, name)
+		// Dropped as a user should: written beside the inbox, then renamed
+		// in, so the poller never sees it half written (it may move it at
+		// once, before a Chtimes inside the inbox could run).
+		p := filepath.Join(data, name)
 		if err := os.WriteFile(p, body, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(p, filepath.Join(inbox, name)); err != nil {
 			t.Fatal(err)
 		}
 	}
