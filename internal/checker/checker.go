@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/ststack/ststack/internal/dnsname"
 	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 	"github.com/ststack/ststack/internal/tlsrpt"
@@ -299,34 +299,22 @@ func validDomain(d string) error { return checkName(d, 2) }
 
 // checkName accepts a lower-case host name of at least minLabels labels.
 func checkName(d string, minLabels int) error {
-	if d == "" {
-		return errors.New("empty")
-	}
-	if len(d) > 253 {
-		return fmt.Errorf("%d characters, more than 253", len(d))
-	}
 	for _, ch := range d {
 		if ch >= utf8.RuneSelf {
 			return fmt.Errorf("non-ASCII character %q: use the A-label form", ch)
 		}
 	}
-	labels := strings.Split(d, ".")
-	if len(labels) < minLabels {
-		return errors.New("a single label")
+	// The rules of every package: dnsname.Parse (LDH labels of 1 to 63
+	// octets, at most 253 in all, valid A-labels).
+	n, err := dnsname.Parse(d)
+	if err != nil {
+		return err
 	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 {
-			return fmt.Errorf("label %q is empty or longer than 63 characters", l)
-		}
-		if l[0] == '-' || l[len(l)-1] == '-' {
-			return fmt.Errorf("label %q starts or ends with a hyphen", l)
-		}
-		for i := 0; i < len(l); i++ {
-			ch := l[i]
-			if !('a' <= ch && ch <= 'z' || '0' <= ch && ch <= '9' || ch == '-') {
-				return fmt.Errorf("label %q has character %s", l, strconv.QuoteRuneToASCII(rune(ch)))
-			}
-		}
+	if n.String() != d {
+		return fmt.Errorf("%q is not in lower-case form without a trailing dot", d)
+	}
+	if n.Labels() < minLabels {
+		return errors.New("a single label")
 	}
 	return nil
 }
