@@ -3,7 +3,10 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ststack/ststack/internal/health"
@@ -68,5 +71,33 @@ func TestAPIDomainTriage(t *testing.T) {
 	f.getJSON(t, "/api/v1/domains/example.com?from=2020-01-01&to=2020-01-02", 200, &empty)
 	if l, ok := empty["triage"].([]any); !ok || len(l) != 0 {
 		t.Errorf("triage without failures: %#v", empty["triage"])
+	}
+}
+
+// TestDomainPageTriage: the domain page shows each cluster's verdict, its
+// reason and links to the reports it rests on.
+func TestDomainPageTriage(t *testing.T) {
+	f := newFixture(t, fixtureOptions{noSample: true, extra: [][]byte{
+		tlsReport("mitm.example", 3, 20, "starttls-not-supported", "192.0.2.10"),
+		tlsReport("ok1.example", 100, 0, "", ""),
+		tlsReport("ok2.example", 100, 0, "", ""),
+	}})
+	if err := f.st.Save(context.Background(), health.Result{Domain: "example.com", CheckedAt: fixtureNow, Findings: []health.Finding{}}); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get(t, "/domains/example.com?from=2024-03-27&to=2024-03-27")
+	page := string(body)
+	re := regexp.MustCompile(`(?s)<table id="triage-clusters">.*?<tr data-verdict="possible-interception"><th scope="row">2024-03-27</th><td>mx1.example.net</td><td><code>starttls-not-supported</code></td><td class="num">20</td>.*?failing: mitm.example; succeeding: 2; networks: 192.0.2.0/24`)
+	if !re.MatchString(page) {
+		t.Fatalf("no triage row in the domain page:\n%s", page)
+	}
+	for _, r := range f.reports {
+		if strings.Contains(r.key, "triage-") && !strings.Contains(page, `href="/reports/`+url.PathEscape(r.key)+`"`) {
+			t.Errorf("no link to report %s", r.key)
+		}
+	}
+	_, body = f.get(t, "/domains/example.com?from=2020-01-01&to=2020-01-02")
+	if !strings.Contains(string(body), "No failed sessions in this range.") {
+		t.Error("no empty triage note")
 	}
 }
