@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"github.com/ststack/ststack/internal/dnsname"
 )
 
 // Host name limits (RFC 1035 §2.3.4, RFC 5321 §4.5.3.1.2).
@@ -129,6 +131,12 @@ func checkDomain(d string, wildcard bool) string {
 			return msg
 		}
 	}
+	// The labels above give the precise reason; the name must also pass
+	// the rules every package applies to domain names, so that no mx
+	// pattern is accepted here that dnsname refuses elsewhere.
+	if _, err := dnsname.Parse(d); err != nil {
+		return err.Error()
+	}
 	return ""
 }
 
@@ -164,10 +172,11 @@ func checkLabel(l string) string {
 // (U-labels), which RFC 8461 §3.2 forbids ("MUST be A-labels"), and gives the
 // A-label form when there is one.
 func uLabelMessage(d string, wildcard bool) string {
-	a, err := idna.Lookup.ToASCII(strings.TrimSuffix(d, "."))
-	if err != nil || a == "" {
+	n, err := dnsname.Parse(d)
+	if err != nil {
 		return "contains non-ASCII characters; mx patterns must be written as A-labels (xn--…)"
 	}
+	a := n.String()
 	if wildcard {
 		a = "*." + a
 	}
