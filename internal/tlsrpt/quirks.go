@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/net/idna"
+	"github.com/ststack/ststack/internal/dnsname"
 )
 
 // This file is the one place where the decoder tolerates what real senders
@@ -483,13 +483,15 @@ func (d *decoder) additionalInfoURI(f *FailureDetail, haveInfo bool) error {
 }
 
 // aLabels converts a domain name with U-labels to A-labels (RFC 5891 §5,
-// UTS #46 lookup processing).
+// UTS #46 lookup processing) by dnsname.Parse, the rules every package
+// applies; the wildcard "*." of an mx pattern is handled here, outside it.
 func (d *decoder) aLabels(b []byte, wildcard bool, l loc, field string) (string, bool) {
 	s, prefix := string(b), ""
 	if wildcard && strings.HasPrefix(s, "*.") {
 		s, prefix = s[2:], "*."
 	}
-	a, err := idna.Lookup.ToASCII(s)
+	n, err := dnsname.Parse(s)
+	a := n.String()
 	if err != nil {
 		d.badHost(b, l, field, fmt.Sprintf("not a valid internationalised domain name: %v", err))
 		return "", false
