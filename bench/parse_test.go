@@ -45,21 +45,27 @@ type plainReport struct {
 			Domain  string          `json:"policy-domain"`
 			MXHost  json.RawMessage `json:"mx-host"`
 		} `json:"policy"`
-		Summary struct {
-			Success int64 `json:"total-successful-session-count"`
-			Failure int64 `json:"total-failure-session-count"`
-		} `json:"summary"`
-		FailureDetails []struct {
-			ResultType          string `json:"result-type"`
-			SendingMTAIP        string `json:"sending-mta-ip"`
-			ReceivingMXHostname string `json:"receiving-mx-hostname"`
-			ReceivingMXHelo     string `json:"receiving-mx-helo"`
-			ReceivingIP         string `json:"receiving-ip"`
-			Count               int64  `json:"failed-session-count"`
-			AdditionalInfo      string `json:"additional-information"`
-			ReasonCode          string `json:"failure-reason-code"`
-		} `json:"failure-details"`
+		Summary        rfcSummary  `json:"summary"`
+		FailureDetails []rfcDetail `json:"failure-details"`
 	} `json:"policies"`
+}
+
+// rfcSummary and rfcDetail are RFC 8460 §4.4's summary and failure-details
+// members, as both baselines decode them.
+type rfcSummary struct {
+	Success int64 `json:"total-successful-session-count"`
+	Failure int64 `json:"total-failure-session-count"`
+}
+
+type rfcDetail struct {
+	ResultType          string `json:"result-type"`
+	SendingMTAIP        string `json:"sending-mta-ip"`
+	ReceivingMXHostname string `json:"receiving-mx-hostname"`
+	ReceivingMXHelo     string `json:"receiving-mx-helo"`
+	ReceivingIP         string `json:"receiving-ip"`
+	Count               int64  `json:"failed-session-count"`
+	AdditionalInfo      string `json:"additional-information"`
+	ReasonCode          string `json:"failure-reason-code"`
 }
 
 // plainDecode is the baseline: gunzip when the body is gzip, then
@@ -99,20 +105,8 @@ type moxReport struct {
 			Domain string   `json:"policy-domain"`
 			MXHost []string `json:"mx-host"`
 		} `json:"policy"`
-		Summary struct {
-			Success int64 `json:"total-successful-session-count"`
-			Failure int64 `json:"total-failure-session-count"`
-		} `json:"summary"`
-		FailureDetails []struct {
-			ResultType          string `json:"result-type"`
-			SendingMTAIP        string `json:"sending-mta-ip"`
-			ReceivingMXHostname string `json:"receiving-mx-hostname"`
-			ReceivingMXHelo     string `json:"receiving-mx-helo"`
-			ReceivingIP         string `json:"receiving-ip"`
-			Count               int64  `json:"failed-session-count"`
-			AdditionalInfo      string `json:"additional-information"`
-			ReasonCode          string `json:"failure-reason-code"`
-		} `json:"failure-details"`
+		Summary        rfcSummary  `json:"summary"`
+		FailureDetails []rfcDetail `json:"failure-details"`
 	} `json:"policies"`
 }
 
