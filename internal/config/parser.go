@@ -2,7 +2,6 @@ package config
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -65,8 +64,8 @@ func (p *parser) warnOnce(line int, path, msg string) {
 // err returns the collected errors in line order: nil, one *Error, or
 // several joined with errors.Join.
 func (p *parser) err() error {
-	slices.SortStableFunc(p.errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
-	slices.SortStableFunc(p.warnings, func(a, b Warning) int { return cmp.Compare(a.Line, b.Line) })
+	sortByLine(p.errs, func(e *Error) int { return e.Line })
+	sortByLine(p.warnings, func(w Warning) int { return w.Line })
 	if p.truncated {
 		p.errs = append(p.errs, &Error{File: p.file, class: ErrInvalid,
 			Msg: fmt.Sprintf("more errors follow; stopped after %d", maxErrors)})
@@ -82,6 +81,20 @@ func (p *parser) err() error {
 		errs[i] = e
 	}
 	return errors.Join(errs...)
+}
+
+// sortByLine sorts s by line, keeping the order of entries on one line.
+// It is an insertion sort: the entries come mostly in line order, errors
+// are at most maxErrors+1, and slices.SortStableFunc would link a merge
+// sort for each of the two element types into every function that loads
+// the organisation file (about 7 KB of code in the policy bootstrap,
+// docs/performance.md).
+func sortByLine[T any](s []T, line func(T) int) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && line(s[j]) < line(s[j-1]); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
 }
 
 // yamlLineRE picks the line out of the YAML library's syntax errors.

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
@@ -46,32 +45,64 @@ func parseDomainName(s string) (string, error) {
 	return a, nil
 }
 
-// parseAddress accepts a bare ASCII e-mail address (local@domain, no
-// display name, no angle brackets, no quoted local part) and returns it
-// with the domain in lower-case A-labels.
+// parseAddress accepts a bare ASCII e-mail address and returns it with the
+// domain in lower-case A-labels: a dot-atom local part, "@" and a domain
+// name (the addr-spec of RFC 5322 §3.4.1 without quoted local parts,
+// comments, folding white space or domain literals), as a rua mailto URI
+// carries it (RFC 6068 §2). No display name, no angle brackets.
+//
+// It checks the grammar itself rather than with net/mail, whose parser of
+// whole address headers (display names, RFC 2047 words, groups) would be
+// linked into every function that loads the organisation file, about 14 KB
+// of the policy bootstrap (docs/performance.md).
 func parseAddress(s string) (string, error) {
-	a, err := mail.ParseAddress(s)
-	if err != nil {
-		return "", fmt.Errorf("%q is not an e-mail address: %v", s, err)
-	}
-	if strings.HasPrefix(s, `"`) {
+	switch {
+	case strings.HasPrefix(s, `"`):
 		return "", fmt.Errorf("%q: quoted local parts are not supported", s)
-	}
-	if a.Name != "" || a.Address != s {
+	case strings.ContainsAny(s, "<>"):
 		return "", fmt.Errorf("%q: give a bare address such as ops@example.com, without a name or <>", s)
 	}
-	at := strings.LastIndexByte(s, '@')
-	local, domain := s[:at], s[at+1:]
-	for _, r := range local {
-		if r > 0x7e {
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok {
+		return "", fmt.Errorf("%q is not an e-mail address: no @", s)
+	}
+	if err := checkDotAtom(local, "local part"); err != nil {
+		return "", fmt.Errorf("%q is not an e-mail address: %v", s, err)
+	}
+	for i := 0; i < len(local); i++ {
+		if local[i] > 0x7e {
 			return "", fmt.Errorf("%q: the local part must be ASCII", s)
 		}
 	}
-	d, err := parseDomainName(domain)
+	if domain == "" || domain[0] == '.' || domain[len(domain)-1] == '.' || strings.Contains(domain, "..") {
+		return "", fmt.Errorf("%q is not an e-mail address: no domain, or a dot first, last or twice in a row", s)
+	}
+	d, err := parseDomainName(domain) // which allows no other characters than those of a dot-atom
 	if err != nil {
 		return "", fmt.Errorf("%q: %v", s, err)
 	}
 	return local + "@" + d, nil
+}
+
+// checkDotAtom checks that s is a dot-atom (RFC 5322 §3.2.3): atext
+// separated by single dots, none first or last. Bytes beyond ASCII are
+// left to the caller (RFC 6532 §3.2 allows UTF-8 in atext).
+func checkDotAtom(s, what string) error {
+	if s == "" {
+		return fmt.Errorf("no %s", what)
+	}
+	if s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return fmt.Errorf("the %s has a dot first, last or twice in a row", what)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		atext := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' ||
+			c >= 0x80 || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+		if !atext {
+			return fmt.Errorf("%q is not allowed in the %s", rune(c), what)
+		}
+	}
+	return nil
 }
 
 // mailtoRUA builds the rua URI for an address from parseAddress. RFC 8460

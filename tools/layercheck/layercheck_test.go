@@ -235,3 +235,28 @@ func TestFunctionViolationsFound(t *testing.T) {
 		t.Errorf("policy: %q, want both SDK packages", got)
 	}
 }
+
+// heavyImports are standard packages a model package must not import
+// because every function that loads the organisation file would link them
+// for little use: net/mail's parser of whole address headers (display
+// names, RFC 2047 words, groups) is 14 KB of the policy bootstrap, which
+// needs only bare addresses checked (config.parseAddress). Measured with
+// go tool nm; see docs/performance.md.
+var heavyImports = map[string][]string{
+	"internal/config": {"net/mail"},
+}
+
+// TestHeavyImports: the packages of heavyImports import none of theirs.
+func TestHeavyImports(t *testing.T) {
+	for path, banned := range heavyImports {
+		pkgs := list(t, "./"+path)
+		if len(pkgs) != 1 {
+			t.Fatalf("go list ./%s: %d packages", path, len(pkgs))
+		}
+		for _, imp := range pkgs[0].Imports {
+			if slices.Contains(banned, imp) {
+				t.Errorf("%s imports %s (see heavyImports)", path, imp)
+			}
+		}
+	}
+}
