@@ -6,7 +6,7 @@ GO           ?= go
 CONFIG       ?= ststack.example.yaml
 ADDR         ?= 127.0.0.1:8443
 DATA         ?= .ststack-data
-LAMBDAS      := policy tlsrpt checker mailin
+LAMBDAS      := policy tlsrpt checker mailin reconciler
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 PKGS         := ./...
 FUZZTIME     ?= 10s

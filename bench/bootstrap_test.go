@@ -23,6 +23,7 @@ import (
 	"github.com/ststack/ststack/bench/corpus"
 	"github.com/ststack/ststack/internal/awstest"
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/lambdatest"
 )
 
@@ -158,8 +159,44 @@ func functions() []function {
 					Source: "aws.events", Region: "us-east-1", Detail: json.RawMessage("{}")}
 			},
 			check: func([]byte) error { return nil }},
+		{name: "reconciler", pkg: "./functions/reconciler",
+			setup: func(tb testing.TB) (map[string]string, any) {
+				// Two delegated client domains: one whose CNAME reaches the
+				// operator's name (a tenant is created in the CloudFront
+				// stand-in), one still waiting for its CNAME.
+				cfg, err := config.Parse([]byte(delegatedOrg), "ststack.yaml")
+				if err != nil {
+					tb.Fatal(err)
+				}
+				d, _ := cfg.Domain(domainName(0))
+				del, _ := cfg.Delegated(d)
+				dns := checktest.NewDNS(tb)
+				dns.Add(del.PolicyHost.Name + ". CNAME " + del.PolicyHost.Target + ".")
+				dir := tb.TempDir()
+				if err := os.WriteFile(filepath.Join(dir, "ststack.yaml"), []byte(delegatedOrg), 0o644); err != nil {
+					tb.Fatal(err)
+				}
+				env := awsEnv(map[string]string{
+					"LAMBDA_TASK_ROOT":            dir,
+					"STSTACK_DISTRIBUTION_ID":     "EBENCH",
+					"STSTACK_CONNECTION_GROUP_ID": "cg_bench",
+					"STSTACK_RESOLVER":            dns.Addr,
+					"AWS_ENDPOINT_URL_CLOUDFRONT": awstest.NewCloudFront(tb).URL,
+				}, awstest.New(tb))
+				return env, events.EventBridgeEvent{Version: "0", ID: "bench", DetailType: "Scheduled Event",
+					Source: "aws.events", Region: "us-east-1", Detail: json.RawMessage("{}")}
+			},
+			check: func([]byte) error { return nil }},
 	}
 }
+
+// delegatedOrg is the reconciler's organisation file: two client domains
+// by delegation.
+var delegatedOrg = "organization: Bench Operator\nregion: eu-west-1\ndomains:\n" +
+	"  - {name: " + domainName(0) + ", dns: delegated, policy: {mx: [mx1." + domainName(0) + "]}}\n" +
+	"  - {name: " + domainName(1) + ", dns: delegated, policy: {mx: [mx1." + domainName(1) + "]}}\n" +
+	"delegation: {zone: clients.operator.example, hosted_zone_id: Z0123456789ABCDEFGHIJ}\n" +
+	"reporting: {mailto: tlsrpt@reports.example}\n"
 
 // reportEvent is API Gateway's event (HTTP API, payload 2.0) for a POST
 // of a JSON report.
@@ -213,7 +250,8 @@ func fakeSNS(w http.ResponseWriter, r *http.Request) {
 // of the binary for this machine (lambdatest.RIE.ColdStart: emulator start,
 // the function's init and its first invocation — a policy GET, a report
 // POST stored in S3 and DynamoDB stand-ins, an e-mailed report read from S3
-// and stored, a check of two domains), and within it the init phase the
+// and stored, a check of two domains, a reconciliation of two client
+// domains), and within it the init phase the
 // emulator logs (lambdatest.RIE.Init: runtime and package initialisation
 // and main's work before lambda.Start). The init is the least of the runs:
 // other load on the machine only ever adds to it.

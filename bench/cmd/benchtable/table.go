@@ -51,6 +51,7 @@ var Rows = []Row{
 	bootstrapRow("tlsrpt"),
 	bootstrapRow("mailin"),
 	bootstrapRow("checker"),
+	bootstrapRow("reconciler"),
 }
 
 // parseShow are the figures shown for the parse rows; cpu-ns/report is the
