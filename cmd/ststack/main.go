@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+	"time"
 )
 
 // Exit statuses shared by every verb.
@@ -37,6 +38,8 @@ type cliEnv struct {
 	stderr io.Writer
 	// isTerminal reports whether stderr is a terminal (progress output).
 	isTerminal bool
+	// now is the clock of verbs that date what they do (nil: time.Now).
+	now func() time.Time
 }
 
 func verbs() map[string]verb {
@@ -48,6 +51,7 @@ func verbs() map[string]verb {
 		"serve":     {"serve policies and the report endpoint locally", runServe},
 		"check":     {"check live domains (DNS, policy, certificates, MX)", runCheck},
 		"dashboard": {"serve the dashboard of a deployed stack (--aws) or a data directory", runDashboard},
+		"plan":      {"the rollout plan: each domain's next safe step to enforce (--apply writes it)", runPlan},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -49,6 +50,8 @@ type Config struct {
 	Domains      []Domain
 	Reporting    Reporting
 	Checker      Checker
+	// Rollout tunes the rollout plan (rollout.go, docs/rollout.md).
+	Rollout Rollout
 	// Delegation is the operator's zone that client domains (dns:
 	// delegated) point at; nil when the file has no delegation section.
 	Delegation *Delegation
@@ -66,6 +69,10 @@ type Domain struct {
 	Policy mtasts.Policy
 	// Retire is set while the domain is retiring (retire.go).
 	Retire *Retirement
+	// StageSince is 00:00 UTC of the day the domain's mode and max_age
+	// were last deployed (stage_since, written by `ststack plan --apply`);
+	// zero when the file does not say.
+	StageSince time.Time
 }
 
 // DNS says where a domain's records are published. Either External is true

@@ -9,7 +9,7 @@ import (
 )
 
 // domainKeys are the fields of one entry of the domain list.
-var domainKeys = []string{"name", "dns", "policy", "retire"}
+var domainKeys = []string{"name", "dns", "policy", "retire", "stage_since"}
 
 // domainEntry is the structure of one entry of the domain list.
 type domainEntry struct {
@@ -19,6 +19,7 @@ type domainEntry struct {
 	dns    *dnsFields // nil: missing (reported)
 	policy *field     // nil: not given
 	retire *scalar    // nil: not given, or not a day (reported)
+	since  *scalar    // stage_since; nil: not given, or not a day (reported)
 	pf     policyFields
 	pfErrs int // errors found in the policy's structure
 }
@@ -95,6 +96,11 @@ func (p *parser) domainStructure(n *yaml.Node, path string) (domainEntry, bool) 
 	if rf, has := fs["retire"]; has {
 		if s, ok := p.day(rf); ok {
 			e.retire = &s
+		}
+	}
+	if sf, has := fs["stage_since"]; has {
+		if s, ok := p.day(sf); ok {
+			e.since = &s
 		}
 	}
 	return e, true
@@ -195,6 +201,13 @@ func (p *parser) domainValues(e domainEntry, defaults policySpec, first map[stri
 	if s := e.retire; s != nil {
 		var err error
 		if since, err = parseDay(s.text); err != nil {
+			p.addAt(*s, nil, "%v", err)
+			ok = false
+		}
+	}
+	if s := e.since; s != nil {
+		var err error
+		if d.StageSince, err = parseStageSince(s.text); err != nil {
 			p.addAt(*s, nil, "%v", err)
 			ok = false
 		}

@@ -10,7 +10,7 @@ import (
 )
 
 // topKeys are the sections of the file.
-var topKeys = []string{"organization", "region", "defaults", "domains", "reporting", "checker", "delegation"}
+var topKeys = []string{"organization", "region", "defaults", "domains", "reporting", "checker", "rollout", "delegation"}
 
 // parse decodes data, which must be a single YAML document, into a Config:
 // the top level here, each section in its own file.
@@ -54,6 +54,7 @@ func (p *parser) parse(data []byte) *Config {
 	c.Reporting = p.reporting(rf, c.Domains) // reporting.go
 	c.Reporting.Email = p.email(rf, c)       // email.go
 	c.Checker = p.checker(top["checker"])    // checker_section.go
+	c.Rollout = p.rollout(top["rollout"])    // rollout.go
 	return c
 }
 

@@ -1,0 +1,90 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/health"
+	"github.com/ststack/ststack/internal/store"
+)
+
+// Source is what Read needs of a store; embedded.Store and awsstore.Store
+// implement it.
+//
+// DaySums returns the sums of domain's facts for every day of [from, to]
+// (store.SumDays), those up to complete derived once and kept by the store.
+// Facts returns domain's facts whose day is in [from, to]. Last returns the
+// latest check result saved for domain, ok false (no error) when none. An
+// error means the store could not be read. All must be safe for concurrent
+// use.
+type Source interface {
+	DaySums(ctx context.Context, domain string, from, to, complete store.Day) ([]store.DaySum, error)
+	Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error)
+	Last(ctx context.Context, domain string) (r health.Result, ok bool, err error)
+}
+
+// Counting is the organisation file's reporting.count as the store's
+// Counting.
+func Counting(c *config.Config) store.Counting {
+	return store.Counting{Provenances: c.Reporting.Count.Provenances, Conflicting: c.Reporting.Count.Conflicting}
+}
+
+// Read gathers Decide's input for domain d at now: the day sums of the
+// lookback (days before today are complete), the facts of the days with
+// failed sts sessions only, and the latest check result. check, when not
+// nil, is used instead of the stored result (the checker's own run).
+func Read(ctx context.Context, src Source, d config.Domain, counting store.Counting, th Thresholds, now time.Time, check *health.Result) (Input, error) {
+	in := Input{Domain: d, Now: now, Counting: counting, Check: check}
+	if d.Retiring() || d.Policy.Mode == "none" {
+		return in, nil
+	}
+	today := store.DayOf(now)
+	from := today.AddDays(-(th.Lookback() - 1))
+	sums, err := src.DaySums(ctx, d.Name, from, today, today.AddDays(-1))
+	if err != nil {
+		return Input{}, fmt.Errorf("rollout: day sums of %s: %w", d.Name, err)
+	}
+	var first, last store.Day
+	for _, s := range sums {
+		c := s.Counted(counting)
+		in.Days = append(in.Days, Day{Day: s.Day, DayCount: c})
+		if c.STS.Failure > 0 {
+			if first == "" {
+				first = s.Day
+			}
+			last = s.Day
+		}
+	}
+	if first != "" {
+		if in.Facts, err = src.Facts(ctx, d.Name, first, last); err != nil {
+			return Input{}, fmt.Errorf("rollout: facts of %s: %w", d.Name, err)
+		}
+	}
+	if check == nil {
+		r, ok, err := src.Last(ctx, d.Name)
+		if err != nil {
+			return Input{}, fmt.Errorf("rollout: check result of %s: %w", d.Name, err)
+		}
+		if ok {
+			in.Check = &r
+		}
+	}
+	return in, nil
+}
+
+// Plan decides every domain of c at now, in file order.
+func Plan(ctx context.Context, src Source, c *config.Config, now time.Time) ([]Step, error) {
+	th := FromConfig(c)
+	counting := Counting(c)
+	steps := make([]Step, 0, len(c.Domains))
+	for _, d := range c.Domains {
+		in, err := Read(ctx, src, d, counting, th, now, nil)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, Decide(in, th))
+	}
+	return steps, nil
+}
