@@ -62,8 +62,11 @@ func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	st := awsstore.New(s3.NewFromConfig(awsCfg), dynamodb.NewFromConfig(awsCfg), s.Bucket, s.Table)
-	alerter := notify.All(notify.NewLog(logger), notify.NewSNS(sns.NewFromConfig(awsCfg), s.TopicARN))
+	// The clients are built when first used (awsenv.Lazy), not here: the
+	// SNS client only when there is an alert to send.
+	st := awsstore.New(awsstore.LazyS3(awsenv.Lazy(s3.NewFromConfig, awsCfg)),
+		awsstore.LazyDynamoDB(awsenv.Lazy(dynamodb.NewFromConfig, awsCfg)), s.Bucket, s.Table)
+	alerter := notify.All(notify.NewLog(logger), notify.NewSNS(notify.LazySNS(awsenv.Lazy(sns.NewFromConfig, awsCfg)), s.TopicARN))
 	return newHandler(cfg, s, deps{
 		Network: checker.Config{Resolver: s.Resolver},
 		History: st,

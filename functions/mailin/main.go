@@ -73,8 +73,9 @@ func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	s3c := s3.NewFromConfig(awsCfg)
-	st := awsstore.New(s3c, dynamodb.NewFromConfig(awsCfg), s.Bucket, s.Table)
+	// The clients are built by the first message (awsenv.Lazy), not here.
+	s3c := awsstore.LazyS3(awsenv.Lazy(s3.NewFromConfig, awsCfg))
+	st := awsstore.New(s3c, awsstore.LazyDynamoDB(awsenv.Lazy(dynamodb.NewFromConfig, awsCfg)), s.Bucket, s.Table)
 	p, err := mailin.New(st, mailin.Options{
 		Domains:      cfg.DomainNames(),
 		DropUnsigned: drop,

@@ -59,7 +59,8 @@ func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Log
 	}
 	// CloudFront's control plane is global, served from us-east-1.
 	cf := cloudfront.NewFromConfig(awsCfg, func(o *cloudfront.Options) { o.Region = "us-east-1" })
-	st := awsstore.New(s3.NewFromConfig(awsCfg), dynamodb.NewFromConfig(awsCfg), s.Bucket, s.Table)
+	st := awsstore.New(awsstore.LazyS3(awsenv.Lazy(s3.NewFromConfig, awsCfg)),
+		awsstore.LazyDynamoDB(awsenv.Lazy(dynamodb.NewFromConfig, awsCfg)), s.Bucket, s.Table)
 	var servers []string
 	if s.Resolver != "" {
 		servers = []string{s.Resolver}

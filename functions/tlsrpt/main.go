@@ -53,7 +53,9 @@ func coldStart(getenv func(string) string, logger *slog.Logger) (ingest.LambdaFu
 	if err != nil {
 		return nil, err
 	}
-	st := awsstore.New(s3.NewFromConfig(awsCfg), dynamodb.NewFromConfig(awsCfg), env.Bucket, env.Table)
+	// The clients are built by the first report (awsenv.Lazy), not here.
+	st := awsstore.New(awsstore.LazyS3(awsenv.Lazy(s3.NewFromConfig, awsCfg)),
+		awsstore.LazyDynamoDB(awsenv.Lazy(dynamodb.NewFromConfig, awsCfg)), env.Bucket, env.Table)
 	in, err := ingest.New(st, ingest.Options{Domains: cfg.DomainNames(), Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -79,3 +79,34 @@ func TestEndpoints(t *testing.T) {
 		t.Errorf("requests: s3 %d, dynamodb %d; want both at their endpoints", s3Hits.Load(), ddbHits.Load())
 	}
 }
+
+// TestLazy: the client is built on the first call, not before, once
+// however many goroutines ask, and from the configuration given.
+func TestLazy(t *testing.T) {
+	var built atomic.Int32
+	newClient := func(cfg aws.Config, _ ...func(*s3.Options)) *s3.Client {
+		built.Add(1)
+		return s3.NewFromConfig(cfg)
+	}
+	get := Lazy(newClient, aws.Config{Region: "eu-west-1"})
+	if built.Load() != 0 {
+		t.Fatal("client built before its first use")
+	}
+	done := make(chan *s3.Client)
+	for range 8 {
+		go func() { done <- get() }()
+	}
+	first := <-done
+	for range 7 {
+		if c := <-done; c != first {
+			t.Error("two different clients")
+		}
+	}
+	if n := built.Load(); n != 1 {
+		t.Errorf("built %d times, want once", n)
+	}
+	if first.Options().Region != "eu-west-1" {
+		t.Errorf("region %q", first.Options().Region)
+	}
+	_ = Lazy(dynamodb.NewFromConfig, aws.Config{}) // the SDK's own constructors fit
+}

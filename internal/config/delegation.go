@@ -111,7 +111,7 @@ func (p *parser) delegation(f field) *Delegation {
 		ok = false
 	} else if s, good := p.text(zf); !good {
 		ok = false
-	} else if !zoneIDRE.MatchString(s.text) {
+	} else if !zoneIDRE().MatchString(s.text) {
 		p.addAt(s, nil, "%q is not a hosted zone id: Z and upper-case letters and digits", s.text)
 		ok = false
 	} else {

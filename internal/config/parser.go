@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // maxErrors bounds the errors reported for one file; a file that bad is
@@ -98,7 +99,7 @@ func sortByLine[T any](s []T, line func(T) int) {
 }
 
 // yamlLineRE picks the line out of the YAML library's syntax errors.
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // parserProblems are the YAML library's parser (not scanner) errors. For
 // them go.yaml.in/yaml/v3 reports the 0-based line of its mark, and no line
@@ -122,7 +123,7 @@ var scannerProblems = []string{
 func (p *parser) syntax(err error, data []byte) {
 	text := err.Error()
 	e := &Error{File: p.file, Msg: strings.TrimPrefix(text, "yaml: "), class: ErrSyntax}
-	if m := yamlLineRE.FindStringSubmatch(text); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(text); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Msg = m[2]
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ststack/ststack/internal/dnsname"
 	"github.com/ststack/ststack/internal/tlsrpt"
@@ -130,13 +131,18 @@ func mailtoRUA(addr string) tlsrpt.RUA {
 	return tlsrpt.RUA{Scheme: "mailto", URI: b.String()}
 }
 
+// The regular expressions of this package are compiled on their first use
+// (sync.OnceValue), not at package initialisation, which every Lambda
+// function's init would pay for (0.8 ms and 750 allocations for the four,
+// GODEBUG=inittrace=1; docs/performance.md).
+
 // AWS region names: two to four letters, one or two words, a number
 // (eu-west-1, us-gov-west-1, eusc-de-east-1). Syntax only: a region launched
 // after this code is still accepted.
-var regionRE = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+){1,2}-[0-9]{1,2}$`)
+var regionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+){1,2}-[0-9]{1,2}$`) })
 
 // Route53 hosted zone ids: "Z" and upper-case letters and digits.
-var zoneIDRE = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+var zoneIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`) })
 
 // checkSchedule validates an EventBridge schedule expression: rate(N unit)
 // or cron(min hour day-of-month month day-of-week year).

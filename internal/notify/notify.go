@@ -22,6 +22,15 @@ type Publisher interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
+// LazySNS is a Publisher over the client the function returns, which it
+// builds on its first call (awsenv.Lazy): the checker function builds its
+// SNS client only when it has an alert to send.
+type LazySNS func() *sns.Client
+
+func (f LazySNS) Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	return f().Publish(ctx, in, optFns...)
+}
+
 // SNS publishes one message per alert to a topic. The message has a
 // subject (for e-mail subscribers) and the message attributes "domain" and
 // "severity" (the worst severity that appeared, or "cleared"), which

@@ -72,6 +72,39 @@ type DynamoDBAPI interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
+// LazyS3 is an S3API (and what mailin reads messages with) over the
+// client the function returns, which it builds on its first call
+// (awsenv.Lazy): a Lambda function's init then builds no client.
+type LazyS3 func() *s3.Client
+
+func (f LazyS3) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	return f().PutObject(ctx, in, opts...)
+}
+
+func (f LazyS3) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return f().GetObject(ctx, in, opts...)
+}
+
+// LazyDynamoDB is a DynamoDBAPI over the client the function returns, as
+// LazyS3.
+type LazyDynamoDB func() *dynamodb.Client
+
+func (f LazyDynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return f().GetItem(ctx, in, opts...)
+}
+
+func (f LazyDynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return f().PutItem(ctx, in, opts...)
+}
+
+func (f LazyDynamoDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return f().UpdateItem(ctx, in, opts...)
+}
+
+func (f LazyDynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return f().Query(ctx, in, opts...)
+}
+
 // Store is the AWS report store. It is safe for concurrent use.
 type Store struct {
 	s3            S3API
