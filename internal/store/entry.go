@@ -24,6 +24,17 @@ const (
 	// (longer ones are cut at a UTF-8 boundary).
 	MaxFieldLen = 255
 
+	// MaxMXPolicies bounds Fact.MXPolicies; MaxPolicyMXHosts the hosts,
+	// MaxTLSARecords the records of one, MaxTLSARecordLen each record
+	// (a SHA-512 record is 136 bytes; full certificates are cut). At
+	// most 20 × (10 × 255 + 8 × 300 + 200) bytes, about 103 KB, which
+	// with MaxFailureBytes keeps a fact within one DynamoDB item; real
+	// reports hold one to three MX policies.
+	MaxMXPolicies    = 20
+	MaxPolicyMXHosts = 10
+	MaxTLSARecords   = 8
+	MaxTLSARecordLen = 300
+
 	maxQuirks   = 20
 	maxQuirkLen = 200
 	// rowOverhead is what a FailureCount adds to its strings once encoded
@@ -109,6 +120,7 @@ func newFact(r *tlsrpt.Report, domain string) Fact {
 	byType := map[tlsrpt.PolicyType]*PolicyTotals{}
 	mx := map[string]bool{}
 	rows := map[rowKey]int64{}
+	mxp := map[string]int{} // mxPolicyKey → index in f.MXPolicies
 	for _, p := range r.Policies {
 		if p.Domain != domain {
 			continue
@@ -124,6 +136,9 @@ func newFact(r *tlsrpt.Report, domain string) Fact {
 		pt.Failure = addSat(pt.Failure, p.Failure)
 		for _, h := range p.MXHosts {
 			mx[cut(h, MaxFieldLen)] = true
+		}
+		if len(p.MXHosts) > 0 || p.Type == tlsrpt.PolicyTypeTLSA {
+			f.MXPolicies = addMXPolicy(f.MXPolicies, mxp, p)
 		}
 		for _, d := range p.Failures {
 			k := rowKey{
@@ -149,6 +164,46 @@ func newFact(r *tlsrpt.Report, domain string) Fact {
 	}
 	f.Failures, f.Folded = boundRows(rows)
 	return f
+}
+
+// addMXPolicy adds p, bounded, to l: summed into an equal policy already
+// there (index by key in idx), else appended while l holds fewer than
+// MaxMXPolicies.
+func addMXPolicy(l []MXPolicy, idx map[string]int, p tlsrpt.PolicyResult) []MXPolicy {
+	m := MXPolicy{Type: tlsrpt.PolicyType(cut(string(p.Type), MaxFieldLen))}
+	hosts := map[string]bool{}
+	for _, h := range p.MXHosts {
+		hosts[cut(h, MaxFieldLen)] = true
+	}
+	for h := range hosts {
+		m.MXHosts = append(m.MXHosts, h)
+	}
+	slices.Sort(m.MXHosts)
+	if len(m.MXHosts) > MaxPolicyMXHosts {
+		m.MXHosts = m.MXHosts[:MaxPolicyMXHosts]
+	}
+	for i, r := range p.TLSARecords() {
+		if i == MaxTLSARecords {
+			break
+		}
+		if len(r) > MaxTLSARecordLen {
+			r = cut(r, MaxTLSARecordLen-len("…")) + "…"
+		}
+		m.Records = append(m.Records, cut(r, MaxTLSARecordLen))
+	}
+	key := string(m.Type) + "\x00" + strings.Join(m.MXHosts, "\x01") + "\x00" + strings.Join(m.Records, "\x01")
+	i, ok := idx[key]
+	if !ok {
+		if len(l) >= MaxMXPolicies {
+			return l
+		}
+		i = len(l)
+		idx[key] = i
+		l = append(l, m)
+	}
+	l[i].Success = addSat(l[i].Success, p.Success)
+	l[i].Failure = addSat(l[i].Failure, p.Failure)
+	return l
 }
 
 // boundRows turns grouped failure details into rows, largest first, within

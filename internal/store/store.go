@@ -151,6 +151,12 @@ type Fact struct {
 	// fields empty, and Folded is true: totals by result type stay exact.
 	Failures []FailureCount `json:"failures,omitempty"`
 	Folded   bool           `json:"folded,omitempty"`
+	// MXPolicies are the report's policies for Domain that name MX hosts
+	// (RFC 8460 §4.4 mx-host) or are of type "tlsa", with their counts:
+	// what tells sessions per MX host apart (internal/mxhealth). Equal
+	// policies (type, hosts, records) are summed; at most MaxMXPolicies,
+	// bounded as NewEntry says.
+	MXPolicies []MXPolicy `json:"mx_policies,omitempty"`
 	// Provenance is the report's (Report.Provenance; "" for facts stored
 	// before it was recorded).
 	Provenance string `json:"provenance,omitempty"`
@@ -163,6 +169,20 @@ type Fact struct {
 // PolicyTotals are the session counts of one policy type.
 type PolicyTotals struct {
 	Type    tlsrpt.PolicyType `json:"type"`
+	Success int64             `json:"success"`
+	Failure int64             `json:"failure"`
+}
+
+// MXPolicy is one policy of a report that names MX hosts, or of type
+// "tlsa" (DANE, RFC 7672): the type, the mx-host values (sorted, at most
+// MaxPolicyMXHosts), for "tlsa" the TLSA records
+// (tlsrpt.PolicyResult.TLSARecords, at most MaxTLSARecords of at most
+// MaxTLSARecordLen bytes; a longer record is cut and ends in "…"), and
+// the policy's session counts.
+type MXPolicy struct {
+	Type    tlsrpt.PolicyType `json:"type"`
+	MXHosts []string          `json:"mx_hosts,omitempty"`
+	Records []string          `json:"records,omitempty"`
 	Success int64             `json:"success"`
 	Failure int64             `json:"failure"`
 }

@@ -128,6 +128,10 @@ func TestNewEntry(t *testing.T) {
 				{ResultType: tlsrpt.ResultTLSAInvalid, MXHost: "mx1.example.com", ReceivingIP: "192.0.2.1", Count: 4},
 				{ResultType: tlsrpt.ResultSTSPolicyFetchError, ReasonCode: "404", Count: 3},
 			},
+			MXPolicies: []MXPolicy{
+				{Type: "sts", MXHosts: []string{"mx1.example.com", "mx2.example.com"}, Success: 10, Failure: 3},
+				{Type: "tlsa", MXHosts: []string{"mx1.example.com"}, Success: 5, Failure: 4},
+			},
 		}},
 	}
 	if !reflect.DeepEqual(e, want) {
@@ -405,5 +409,60 @@ func TestCounting(t *testing.T) {
 	if s.Reports != 1 || s.Success != 7 || s.Conflicting != 1 || s.Excluded != 2 {
 		t.Errorf("SummarizeCounting = %d reports, %d sessions, %d conflicting, %d excluded; want 1, 7, 1, 2",
 			s.Reports, s.Success, s.Conflicting, s.Excluded)
+	}
+}
+
+// TestNewEntryMXPolicies: policies naming MX hosts, and tlsa policies with
+// their records, are kept per policy, equal ones summed, within bounds
+// that keep a fact within one DynamoDB item next to the most failure rows.
+func TestNewEntryMXPolicies(t *testing.T) {
+	const rec = "3 1 1 206d5f55ecb9f8389bc57b5ba14716dd5b23d0834fd2c99fd402f0bda32e9523"
+	r := &tlsrpt.Report{OrganizationName: "o", ReportID: "r", Start: start, End: start, Policies: []tlsrpt.PolicyResult{
+		{Type: tlsrpt.PolicyTypeSTS, Domain: "example.com", MXHosts: []string{"*.mx.example.com"}, Success: 10},
+		{Type: tlsrpt.PolicyTypeTLSA, Domain: "example.com", MXHosts: []string{"mx1.example.com"}, PolicyStrings: []string{`["` + rec + `"]`}, Success: 5, Failure: 1},
+		{Type: tlsrpt.PolicyTypeTLSA, Domain: "example.com", MXHosts: []string{"mx1.example.com"}, PolicyStrings: []string{rec}, Success: 2},
+		{Type: tlsrpt.PolicyTypeNoPolicyFound, Domain: "example.com", Success: 7},
+		{Type: tlsrpt.PolicyTypeTLSA, Domain: "other.example", MXHosts: []string{"mx.other.example"}, Success: 3},
+	}}
+	f := NewEntry(r, []byte("{}"), nil, "https", start).Facts[0]
+	want := []MXPolicy{
+		{Type: tlsrpt.PolicyTypeSTS, MXHosts: []string{"*.mx.example.com"}, Success: 10},
+		{Type: tlsrpt.PolicyTypeTLSA, MXHosts: []string{"mx1.example.com"}, Records: []string{rec}, Success: 7, Failure: 1},
+	}
+	if !reflect.DeepEqual(f.MXPolicies, want) {
+		t.Errorf("MXPolicies = %+v, want %+v", f.MXPolicies, want)
+	}
+
+	// Bounds: many distinct tlsa policies, long records, many hosts, and
+	// the most failure rows a fact keeps.
+	r.Policies = nil
+	for i := range 40 {
+		p := tlsrpt.PolicyResult{Type: tlsrpt.PolicyTypeTLSA, Domain: "example.com", Success: 1}
+		for j := range 30 {
+			p.MXHosts = append(p.MXHosts, fmt.Sprintf("mx%d-%d.%s", i, j, strings.Repeat("a", 300)))
+			p.PolicyStrings = append(p.PolicyStrings, fmt.Sprintf("3 0 0 %d%s", j, strings.Repeat("ab", 2000)))
+		}
+		for j := range 200 {
+			p.Failures = append(p.Failures, tlsrpt.FailureDetail{ResultType: tlsrpt.ResultTLSAInvalid, Count: 1,
+				ReasonCode: strings.Repeat("<", 200), SendingMTAIP: fmt.Sprint(i, "-", j)})
+		}
+		r.Policies = append(r.Policies, p)
+	}
+	f = NewEntry(r, []byte("{}"), nil, "https", start).Facts[0]
+	if len(f.MXPolicies) != MaxMXPolicies {
+		t.Errorf("%d MX policies, want the bound %d", len(f.MXPolicies), MaxMXPolicies)
+	}
+	for _, p := range f.MXPolicies {
+		if len(p.MXHosts) > MaxPolicyMXHosts || len(p.Records) > MaxTLSARecords {
+			t.Fatalf("policy with %d hosts, %d records: over the bounds", len(p.MXHosts), len(p.Records))
+		}
+		for _, rc := range p.Records {
+			if len(rc) > MaxTLSARecordLen || !strings.HasSuffix(rc, "…") {
+				t.Fatalf("record of %d bytes %q…: not cut to %d with a mark", len(rc), rc[:20], MaxTLSARecordLen)
+			}
+		}
+	}
+	if all, _ := json.Marshal(f); len(all) > 350<<10 {
+		t.Errorf("fact of %d bytes does not fit a DynamoDB item (400 KB) with room to spare", len(all))
 	}
 }

@@ -4,7 +4,8 @@
 //
 //	wiring   cmd/, functions/, bench/, tools/: main packages and benchmarks
 //	engine   ingest, checker, dashboard, mailin, policyhost, notify, sample, stress,
-//	         lambdaenv, awsenv (what the functions read from their environment)
+//	         lambdaenv, awsenv (what the functions read from their environment),
+//	         triage and mxhealth (verdicts and MX health read from report facts)
 //	store    internal/store and its implementations
 //	model    dnsname, mtasts, tlsrpt (RFC 8461, RFC 8460), config, health (check results)
 //	support  fixtures and generators that import nothing of the project

@@ -25,7 +25,8 @@ var layers = []struct {
 	{"store", []string{"internal/store/..."}},
 	{"engine", []string{"internal/ingest", "internal/checker", "internal/dashboard", "internal/mailin",
 		"internal/policyhost", "internal/notify", "internal/sample", "internal/stress",
-		"internal/lambdaenv", "internal/awsenv", "internal/reconcile", "internal/triage", "internal/rollout"}},
+		"internal/lambdaenv", "internal/awsenv", "internal/reconcile", "internal/triage", "internal/rollout",
+		"internal/mxhealth"}},
 	{"wiring", []string{"cmd/...", "functions/...", "bench", "bench/cmd/...", "tools/..."}},
 }
 

@@ -24,6 +24,10 @@ func factItem(f store.Fact) (map[string]types.AttributeValue, error) {
 	if err != nil {
 		return nil, err
 	}
+	mxPolicies, err := json.Marshal(f.MXPolicies)
+	if err != nil {
+		return nil, err
+	}
 	it := map[string]types.AttributeValue{
 		"pk":                str(pkDomain + f.Domain),
 		"sk":                str(skFact + string(f.Day) + "#" + f.ReportKey),
@@ -41,6 +45,9 @@ func factItem(f store.Fact) (map[string]types.AttributeValue, error) {
 		"failures":          str(string(failures)),
 		"mx_hosts":          strList(f.MXHosts),
 		"folded":            &types.AttributeValueMemberBOOL{Value: f.Folded},
+	}
+	if len(f.MXPolicies) > 0 {
+		it["mx_policies"] = str(string(mxPolicies))
 	}
 	if f.Provenance != "" {
 		it["provenance"] = str(f.Provenance)
@@ -73,6 +80,9 @@ func factFromItem(it map[string]types.AttributeValue) (store.Fact, error) {
 	}
 	d.json("policies", &f.Policies)
 	d.json("failures", &f.Failures)
+	if _, ok := it["mx_policies"]; ok { // absent in facts stored before it was recorded
+		d.json("mx_policies", &f.MXPolicies)
+	}
 	if d.err != nil {
 		return store.Fact{}, fmt.Errorf("fact %s/%s: %w", getS(it, "pk"), getS(it, "sk"), d.err)
 	}
