@@ -25,7 +25,10 @@ type Alerter interface {
 // Monitor checks domains on a schedule: it checks, compares each result
 // with the previous one in History, alerts on the differences, and saves.
 // The first result of a domain alerts on all its findings. Transitions of
-// not-ready never alert: those of ready-to-enforce say the same.
+// not-ready never alert: those of ready-to-enforce say the same. A
+// reports-triage finding (one per cluster of failed sessions) alerts when
+// it appears, never when it clears: a cluster leaves the window by age,
+// which is no news.
 type Monitor struct {
 	Checker *Checker
 	History History
@@ -58,6 +61,7 @@ func (m *Monitor) record(ctx context.Context, r health.Result) error {
 	}
 	appeared, cleared := health.Diff(before, r.Findings)
 	appeared, cleared = alerting(appeared), alerting(cleared)
+	cleared = slices.DeleteFunc(cleared, func(f health.Finding) bool { return f.Code == health.CodeReportsTriage })
 	if len(appeared) > 0 || len(cleared) > 0 {
 		if err := m.Alerter.Alert(ctx, r.Domain, appeared, cleared); err != nil {
 			return fmt.Errorf("alerting: %w", err)

@@ -24,6 +24,21 @@ type ReportStats interface {
 	Summary(ctx context.Context, domain string, from, to store.Day) (store.Summary, error)
 }
 
+// ReportFacts is what a ReportStats may also give (store.Counted and
+// store.DayCounted do): the sums and the facts behind their failures, from
+// the same reads.
+//
+// SummaryFacts returns what Summary returns for the same arguments, with
+// the same error contract, and facts of domain within [from, to] that the
+// sums count (the organisation file's reporting.count): at least every
+// counted fact of every day with failed sessions. The checker then also
+// judges each cluster of failed sessions (triage) and each MX host
+// (mxhealth; days without facts are taken from Summary.ByDay).
+// Implementations must be safe for concurrent use.
+type ReportFacts interface {
+	SummaryFacts(ctx context.Context, domain string, from, to store.Day) (store.Summary, []store.Fact, error)
+}
+
 // window returns the first and last UTC day of the readiness window.
 func (c *Checker) window(now time.Time) (from, to store.Day) {
 	to = store.DayOf(now)
@@ -36,7 +51,17 @@ func (c *Checker) window(now time.Time) (from, to store.Day) {
 func (r *run) checkReports(ctx context.Context) {
 	from, to := r.c.window(r.now)
 	days := r.c.cfg.ReadinessWindowDays
-	st, err := r.c.cfg.Stats.Summary(ctx, r.domain, from, to)
+	var (
+		st    store.Summary
+		facts []store.Fact
+		err   error
+	)
+	rf, withFacts := r.c.cfg.Stats.(ReportFacts)
+	if withFacts {
+		st, facts, err = rf.SummaryFacts(ctx, r.domain, from, to)
+	} else {
+		st, err = r.c.cfg.Stats.Summary(ctx, r.domain, from, to)
+	}
 	if err != nil {
 		r.add(finding(health.SeverityWarning, health.CodeReportsUnavailable, "",
 			"stored TLS reports could not be read: "+oneLine(err),
@@ -64,6 +89,10 @@ func (r *run) checkReports(ctx context.Context) {
 			f.Remedy = "fix what the result types say on the MX hosts named: under enforce this mail was not delivered"
 		}
 		r.add(f)
+	}
+	if withFacts {
+		r.checkMXHealth(from, to, st, facts)
+		r.checkTriage(facts)
 	}
 	if r.res.Mode != mtasts.ModeTesting {
 		return

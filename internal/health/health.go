@@ -144,6 +144,13 @@ const (
 	// second, different body under the same organisation and report-id
 	// (one may be forged); they are left out of readiness and alerts.
 	CodeReportsConflicting Code = "reports-conflicting"
+	// CodeReportsTriage: a cluster of failed sessions (subject "DAY MX
+	// RESULT-TYPE") with its triage verdict and evidence (internal/triage):
+	// one finding per cluster, so each new cluster alerts once.
+	CodeReportsTriage Code = "reports-triage"
+	// CodeReportsMXFailing: an MX host (subject) that was healthy in the
+	// reports started failing for many senders (internal/mxhealth).
+	CodeReportsMXFailing Code = "reports-mx-failing"
 
 	// A retiring domain (RFC 8461 §8.3): waiting, or free to be removed.
 	CodeRetiring Code = "retiring"

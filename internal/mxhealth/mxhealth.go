@@ -113,8 +113,9 @@ type Host struct {
 // HostDay is one day of a host.
 type HostDay struct {
 	Day store.Day `json:"day"`
-	// Reporters counts the organisations reporting the domain that day,
-	// Sessions the domain's sessions they reported.
+	// Reporters counts the organisations reporting the domain that day
+	// (0 for a day known from Input.Sums only), Sessions the domain's
+	// sessions they reported.
 	Reporters int   `json:"reporters"`
 	Sessions  int64 `json:"sessions"`
 	// FailedSessions at this host, and the organisations reporting them.
@@ -160,6 +161,12 @@ type Input struct {
 	From, To store.Day
 	Facts    []store.Fact
 	Counting store.Counting
+	// Sums are the domain's counted sessions per day (store.Summary
+	// .ByDay), for a reader that has the facts of the days with failures
+	// only (the checker, store.DayCounted): a day listed here without a
+	// fact in Facts had reports and no failure, with these sessions. nil
+	// when Facts holds every fact of the range.
+	Sums []store.DayTotals
 }
 
 type dayAcc struct {
@@ -268,6 +275,11 @@ func Hosts(in Input, th Thresholds) View {
 			a.dtypes[f.Day][string(r.ResultType)] = store.AddSat(a.dtypes[f.Day][string(r.ResultType)], r.Count)
 		}
 	}
+	for _, sd := range in.Sums {
+		if days[sd.Day] == nil && sd.Day >= in.From && sd.Day <= in.To {
+			days[sd.Day] = &dayAcc{reporters: map[string]bool{}, sessions: store.AddSat(sd.Success, sd.Failure)}
+		}
+	}
 	for _, a := range hosts {
 		h := a.h
 		h.ByResultType, h.ByOrganization, h.ByNetwork = counts(a.types), counts(a.orgs), counts(a.nets)
@@ -277,10 +289,11 @@ func Hosts(in Input, th Thresholds) View {
 				hd = *x
 				slices.Sort(hd.Failing)
 			}
-			if da := days[d]; da != nil {
+			da := days[d]
+			if da != nil {
 				hd.Reporters, hd.Sessions = len(da.reporters), da.sessions
 			}
-			hd.State = state(hd, th)
+			hd.State = state(hd, da != nil, th)
 			h.Days = append(h.Days, hd)
 		}
 		keys := make([]string, 0, len(a.tlsa))
@@ -305,9 +318,9 @@ func Hosts(in Input, th Thresholds) View {
 
 // state judges one day of a host (docs/checker.md, "MX health from
 // reports").
-func state(d HostDay, th Thresholds) string {
+func state(d HostDay, reported bool, th Thresholds) string {
 	switch {
-	case d.Reporters == 0:
+	case !reported:
 		return StateNoData
 	case len(d.Failing) >= th.MinFailingOrganizations && 100*len(d.Failing) > th.FailingPercent*d.Reporters &&
 		d.FailedSessions >= th.MinFailedSessions:

@@ -190,3 +190,29 @@ func TestCounting(t *testing.T) {
 		t.Errorf("a conflicting report counted: %+v", v.Hosts)
 	}
 }
+
+// TestSums: days known from the day sums only (the checker reads the facts
+// of failing days only) count as reported and healthy, so the onset rule
+// gives what it gives over every fact.
+func TestSums(t *testing.T) {
+	all := []string{"google.com", "microsoft.com", "yahoo.com"}
+	facts := history(5, all)
+	var failing []store.Fact
+	var sums []store.DayTotals
+	for i := range 5 {
+		sums = append(sums, store.DayTotals{Day: day(i), Totals: store.Totals{Success: 300}})
+	}
+	for _, f := range facts {
+		if f.Day == day(5) {
+			failing = append(failing, f)
+		}
+	}
+	v := Hosts(Input{Domain: domain, From: from, To: day(5), Facts: failing, Sums: sums}, Default)
+	h := host(v, "mx1.example.com")
+	if h == nil || h.Onset == nil || h.Onset.HealthyDays != 5 || h.Days[0].State != StateHealthy {
+		t.Fatalf("from sums and the failing day's facts: %+v, want an onset after 5 healthy days", h)
+	}
+	if v := Hosts(Input{Domain: domain, From: from, To: day(5), Facts: failing}, Default); host(v, "mx1.example.com").Onset != nil {
+		t.Error("without the sums the days before are no-data: no onset")
+	}
+}

@@ -46,10 +46,19 @@ type DayCounted struct {
 // Summary sums domain's reports over [from, to] from the day sums, as
 // c.Counting counts them.
 func (c DayCounted) Summary(ctx context.Context, domain string, from, to Day) (Summary, error) {
+	s, _, err := c.SummaryFacts(ctx, domain, from, to)
+	return s, err
+}
+
+// SummaryFacts is Summary, and the counted facts it read: every counted
+// fact of the days from the first to the last with failed sessions (none
+// when no day failed). The days of [from, to] outside them have no failed
+// sessions; Summary.ByDay gives their sessions.
+func (c DayCounted) SummaryFacts(ctx context.Context, domain string, from, to Day) (Summary, []Fact, error) {
 	s := Summary{Domain: domain, From: from, To: to, ByDay: []DayTotals{}, ByOrganization: []OrgTotals{},
 		ByResultType: []Count{}, ByMXHost: []Count{}, ByReceivingIP: []Count{}, BySendingIP: []Count{}}
 	if !from.Valid() || !to.Valid() || from > to {
-		return s, nil
+		return s, nil, nil
 	}
 	live := c.LiveDays
 	if live <= 0 {
@@ -57,7 +66,7 @@ func (c DayCounted) Summary(ctx context.Context, domain string, from, to Day) (S
 	}
 	sums, err := c.Sums.DaySums(ctx, domain, from, to, to.AddDays(-live))
 	if err != nil {
-		return Summary{}, fmt.Errorf("day sums of %s: %w", domain, err)
+		return Summary{}, nil, fmt.Errorf("day sums of %s: %w", domain, err)
 	}
 	var firstFail, lastFail Day
 	for _, ds := range sums { // in order of day
@@ -82,16 +91,16 @@ func (c DayCounted) Summary(ctx context.Context, domain string, from, to Day) (S
 		}
 	}
 	if firstFail == "" {
-		return s, nil
+		return s, nil, nil
 	}
 	// The breakdown of failures needs the failure details, which only the
 	// facts hold: read the days from the first to the last with failures.
 	facts, err := c.Facts.Facts(ctx, domain, firstFail, lastFail)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, nil, err
 	}
 	detail := SummarizeCounting(domain, firstFail, lastFail, facts, c.Counting)
 	s.ByResultType, s.ByMXHost = detail.ByResultType, detail.ByMXHost
 	s.ByReceivingIP, s.BySendingIP = detail.ByReceivingIP, detail.BySendingIP
-	return s, nil
+	return s, countedFacts(domain, firstFail, lastFail, facts, c.Counting), nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/ststack/ststack/internal/tlsrpt"
@@ -67,6 +68,22 @@ func TestDayCounted(t *testing.T) {
 		}
 		if want.Failure > 0 && (len(s.read) != 1 || s.read[0][0] < "2024-01-05" || s.read[0][1] > "2024-01-10") {
 			t.Errorf("%+v: facts read %v, want the 5th to the 10th at most", c, s.read)
+		}
+		// SummaryFacts: the same Summary, and every counted fact of the
+		// days with failures.
+		s2 := &factSlice{facts: facts}
+		got2, fs, err := DayCounted{Facts: s2, Sums: s2, Counting: c}.SummaryFacts(ctx, "example.com", "2024-01-01", "2024-01-14")
+		if err != nil || !reflect.DeepEqual(got2, got) {
+			t.Errorf("%+v: SummaryFacts gave another Summary (%v)", c, err)
+		}
+		for _, f := range facts {
+			counted := f.Domain == "example.com" && c.Counts(f) && (f.Day == "2024-01-05" || f.Day == "2024-01-10")
+			if in := slices.ContainsFunc(fs, func(g Fact) bool { return reflect.DeepEqual(f, g) }); counted && !in {
+				t.Errorf("%+v: SummaryFacts left out %+v", c, f)
+			}
+			if !c.Counts(f) && slices.ContainsFunc(fs, func(g Fact) bool { return reflect.DeepEqual(f, g) }) {
+				t.Errorf("%+v: SummaryFacts gave an uncounted fact %+v", c, f)
+			}
 		}
 	}
 	// Without failures, no fact is read.

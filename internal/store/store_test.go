@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -464,5 +465,26 @@ func TestNewEntryMXPolicies(t *testing.T) {
 	}
 	if all, _ := json.Marshal(f); len(all) > 350<<10 {
 		t.Errorf("fact of %d bytes does not fit a DynamoDB item (400 KB) with room to spare", len(all))
+	}
+}
+
+type listFacts []Fact
+
+func (l listFacts) Facts(_ context.Context, domain string, from, to Day) ([]Fact, error) {
+	return l, nil
+}
+
+// TestSummaryFacts: one read gives the Summary and the facts it counts.
+func TestSummaryFacts(t *testing.T) {
+	l := listFacts{
+		{Domain: "a.example", Day: "2024-02-20", ReportKey: "k1", Success: 5, Provenance: ProvenanceHTTPS},
+		{Domain: "a.example", Day: "2024-02-20", ReportKey: "k2", Success: 7, Conflict: true},
+		{Domain: "a.example", Day: "2024-02-21", ReportKey: "k3", Success: 9, Provenance: ProvenanceEmailAligned},
+	}
+	c := Counted{FactLister: l, Counting: Counting{Provenances: []string{ProvenanceHTTPS}}}
+	s, facts, err := c.SummaryFacts(context.Background(), "a.example", "2024-02-20", "2024-02-21")
+	want, _ := c.Summary(context.Background(), "a.example", "2024-02-20", "2024-02-21")
+	if err != nil || !reflect.DeepEqual(s, want) || len(facts) != 1 || facts[0].ReportKey != "k1" {
+		t.Errorf("SummaryFacts = %+v, %+v, %v; want the Summary and fact k1 only", s, facts, err)
 	}
 }

@@ -197,3 +197,25 @@ func (c Counted) Summary(ctx context.Context, domain string, from, to Day) (Summ
 	}
 	return SummarizeCounting(domain, from, to, facts, c.Counting), nil
 }
+
+// SummaryFacts reads domain's facts over [from, to] once and returns their
+// Summary (as Summary does) and the facts c counts, in the store's order:
+// for the checker, which judges clusters and MX hosts from the same read.
+func (c Counted) SummaryFacts(ctx context.Context, domain string, from, to Day) (Summary, []Fact, error) {
+	facts, err := c.Facts(ctx, domain, from, to)
+	if err != nil {
+		return Summary{}, nil, err
+	}
+	return SummarizeCounting(domain, from, to, facts, c.Counting), countedFacts(domain, from, to, facts, c.Counting), nil
+}
+
+// countedFacts returns the facts of domain within [from, to] that c counts.
+func countedFacts(domain string, from, to Day, facts []Fact, c Counting) []Fact {
+	counted := make([]Fact, 0, len(facts))
+	for _, f := range facts {
+		if f.Domain == domain && f.Day >= from && f.Day <= to && c.Counts(f) {
+			counted = append(counted, f)
+		}
+	}
+	return counted
+}
