@@ -207,6 +207,80 @@ func TestReportParseSamples(t *testing.T) {
 	}
 }
 
+// TestReportParseEveryRealReport: every file in testdata/tlsrpt (reports
+// and whole e-mails from real senders, see its SOURCES.md) is accepted by
+// `ststack report parse` with the session counts it states, policy by
+// policy; a file added there without a row here fails.
+func TestReportParseEveryRealReport(t *testing.T) {
+	type pol struct {
+		typ, domain      string
+		success, failure int64
+	}
+	want := map[string]struct {
+		org, id  string
+		policies []pol
+	}{
+		"contact-null-2026-01.json":           {"server.com", "123_456", []pol{{"sts", "server.com", 1, 0}}},
+		"google-2020-01-week.json":            {"Google Inc.", "2020-01-01T00:00:00Z_example.com", []pol{{"sts", "example.com", 23, 1}}},
+		"google-2022-09.eml":                  {"Google Inc.", "2022-09-15T00:00:00Z_test.xmox.nl", []pol{{"sts", "test.xmox.nl", 3, 0}}},
+		"google-2024-02.json":                 {"Google Inc.", "2024-02-17T00:00:00Z_example.com", []pol{{"sts", "example.com", 53, 0}}},
+		"google-2024-09.eml":                  {"Google Inc.", "2024-09-03T00:00:00Z_cardinalhealth.ca", []pol{{"no-policy-found", "cardinalhealth.ca", 48, 0}}},
+		"google-2025-03-no-policy-found.json": {"Google Inc.", "2025-03-27T00:00:00Z_foo-bar.io", []pol{{"no-policy-found", "foo-bar.io", 1, 0}}},
+		"google-2025-05.json":                 {"Google Inc.", "2025-05-22T00:00:00Z_foo-bar.io", []pol{{"sts", "foo-bar.io", 1, 0}}},
+		"mailru-fetch-error.json":             {"Mail.ru", "b28254de-7b2e-be36-bb5c-4c3b92da8b25@mail.ru", []pol{{"sts", "example.com", 0, 1}}},
+		"microsoft-2023.eml":                  {"Microsoft Corporation", "133198585438131172+test.xmox.nl", []pol{{"sts", "test.xmox.nl", 2, 0}}},
+		"microsoft-2024-02.json":              {"Microsoft Corporation", "133526718584528772+example.com", []pol{{"sts", "example.com", 18, 0}}},
+		"microsoft-2024-03-no-timezone.json":  {"Microsoft Corporation", "133561180919336230+example.com", []pol{{"sts", "example.com", 7, 0}}},
+		"microsoft-2025-05-tlsa.json":         {"Microsoft Corporation", "133925885310113267+random.net", []pol{{"sts", "random.net", 2, 0}, {"tlsa", "random.net", 2, 0}}},
+		"microsoft-2025-06-no-ip-no-mx.json":  {"Microsoft Corporation", "1234567890+", []pol{{"sts", "xxxxxxxx.xx", 0, 3}}},
+		"parsedmarc-empty-detail-fields.json": {"Reporter Example", "2024-06-01T00:00:00Z_example.com", []pol{{"sts", "example.com", 0, 1}}},
+		"parsedmarc-validation-failure.json":  {"Example Inc.", "2024-01-09T00:00:00Z_example.com", []pol{{"sts", "example.com", 0, 3}}},
+		"rfc8460-example.json":                {"Company-X", "5065427c-23d3-47ca-b6e0-946ea0e8c4be", []pol{{"sts", "company-y.example", 5326, 303}}},
+		"stalwart-company-x.json":             {"Company-X", "5065427c-23d3-47ca-b6e0-946ea0e8c4be", []pol{{"sts", "company-y.example", 5326, 303}}},
+		// No policy-domain: unattributed without a served domain to
+		// give it; no total-failure-session-count: 0, its details' sum.
+		"stalwart-no-policy-domain.json": {"Google Inc.", "2019-04-14T00:00:00Z_example.org", []pol{{"no-policy-found", "", 1, 0}, {"invalid-policy-type", "", 1, 0}}},
+	}
+	files, err := filepath.Glob(filepath.Join(samples, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, f := range files {
+		name := filepath.Base(f)
+		if name == "SOURCES.md" {
+			continue
+		}
+		w, ok := want[name]
+		if !ok {
+			t.Errorf("%s: no expected counts in this test", name)
+			continue
+		}
+		seen++
+		t.Run(name, func(t *testing.T) {
+			code, out, errs := runCLI(t, "", "report", "parse", "--json", f)
+			if code != exitOK {
+				t.Fatalf("code %d: %s", code, errs)
+			}
+			var r reportJSON
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Organization != w.org || r.ReportID != w.id || len(r.Policies) != len(w.policies) {
+				t.Fatalf("got %s %s with %d policies, want %s %s with %d", r.Organization, r.ReportID, len(r.Policies), w.org, w.id, len(w.policies))
+			}
+			for i, p := range r.Policies {
+				if got := (pol{p.Type, p.Domain, p.Success, p.Failure}); got != w.policies[i] {
+					t.Errorf("policy %d: %+v, want %+v", i, got, w.policies[i])
+				}
+			}
+		})
+	}
+	if seen != len(want) {
+		t.Errorf("%d of the %d expected files found in %s", seen, len(want), samples)
+	}
+}
+
 func TestReportParseEmail(t *testing.T) {
 	for _, f := range []string{"google-2024-09.eml", "microsoft-2023.eml"} {
 		code, out, errs := runCLI(t, "", "report", "parse", filepath.Join(samples, f))

@@ -104,6 +104,14 @@ func newFixture(t testing.TB, o fixtureOptions) *fixture {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The fixture's world ends at fixtureNow: a real report
+		// starting after it (parsedmarc's June 2024 sample) would be one
+		// from the future, which ingestion refuses as implausible.
+		if rep, err := tlsrpt.ParseReport(raw, tlsrpt.Limits{}); err != nil {
+			t.Fatalf("%s: %v", n, err)
+		} else if rep.Start.After(fixtureNow) {
+			continue
+		}
 		if add(raw) {
 			served++
 		}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,9 +34,11 @@ func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 const samplesDir = "../../testdata/tlsrpt"
 
 // served are the policy domains of the samples.
-var served = []string{"example.com", "company-y.example", "cardinalhealth.ca", "test.xmox.nl"}
+var served = []string{"example.com", "company-y.example", "cardinalhealth.ca", "test.xmox.nl",
+	"random.net", "xxxxxxxx.xx", "server.com", "foo-bar.io", "example.org"}
 
-var now = time.Date(2024, 9, 4, 8, 0, 0, 0, time.UTC)
+// now is after the newest sample (2026-01-12).
+var now = time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC)
 
 // sample is one real report: its bytes as JSON (extracted from the e-mail
 // for .eml files).
@@ -148,6 +151,10 @@ type answer struct {
 func post(h http.Handler, body []byte, header ...string) answer {
 	req := httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body))
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1]
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	w := httptest.NewRecorder()
@@ -164,6 +171,9 @@ func checkStored(t *testing.T, st testStore, data, raw []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A policy without policy-domain counts for the domain ingestion
+	// attributes it to (stalwart-no-policy-domain.json: its report-id).
+	Attribute(rep, func(d string) bool { return slices.Contains(served, d) })
 	key := rep.Identity().Key()
 	rec, err := st.Report(ctx, key)
 	if err != nil {
@@ -224,7 +234,10 @@ func TestSamples(t *testing.T) {
 				st := newEmbedded(t)
 				h := newHandler(t, st, Options{})
 				body := v.body(s.json)
-				a := post(h, body, v.header...)
+				// httptest's default host, example.com, is a served
+				// domain: it would be a second candidate for a policy
+				// without policy-domain.
+				a := post(h, body, append([]string{"Host", "reports.test"}, v.header...)...)
 				if a.status != http.StatusCreated {
 					t.Fatalf("POST: %d %q, want 201", a.status, a.body)
 				}
@@ -234,7 +247,7 @@ func TestSamples(t *testing.T) {
 				if v.format != "json" {
 					other = s.json
 				}
-				if a := post(h, other, "Content-Type", "application/json"); a.status != http.StatusOK {
+				if a := post(h, other, "Host", "reports.test", "Content-Type", "application/json"); a.status != http.StatusOK {
 					t.Fatalf("second POST: %d %q, want 200", a.status, a.body)
 				}
 				checkStored(t, st, s.json, body) // unchanged: the first body kept

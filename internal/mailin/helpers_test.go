@@ -26,6 +26,7 @@ const (
 	googleJSON   = samples + "google-2024-02.json" // about example.com
 	googleEML    = samples + "google-2024-09.eml"  // about cardinalhealth.ca, signed by google.com (expired)
 	microsoftEML = samples + "microsoft-2023.eml"  // about test.xmox.nl, signed by microsoft.com
+	mox2022EML   = samples + "google-2022-09.eml"  // about test.xmox.nl, signed by google.com (mox's example)
 )
 
 func sample(t testing.TB, name string) []byte {

@@ -75,6 +75,7 @@ func TestRealSamples(t *testing.T) {
 	}{
 		{googleEML, "cardinalhealth.ca", 48, "google.com"},
 		{microsoftEML, "test.xmox.nl", 2, "microsoft.com"},
+		{mox2022EML, "test.xmox.nl", 3, "google.com"},
 	} {
 		msg := sample(t, tc.file)
 		out, err := p.Process(ctx, msg)
@@ -103,7 +104,7 @@ func TestRealSamples(t *testing.T) {
 			t.Errorf("%s: second Process = %+v, %v; want duplicate", tc.file, again, err)
 		}
 	}
-	if c := p.Counts(); c[KindStored] != 2 || c[KindDuplicate] != 2 || len(c) != 2 {
+	if c := p.Counts(); c[KindStored] != 3 || c[KindDuplicate] != 3 || len(c) != 2 {
 		t.Errorf("Counts = %v", c)
 	}
 }

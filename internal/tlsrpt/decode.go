@@ -727,6 +727,7 @@ func (d *decoder) policyResult(p *PolicyResult) error {
 		bSummary
 		bDetails
 	)
+	failureGiven := false
 	for first := true; ; first = false {
 		kb, ok, err := d.member(first, locResult, "")
 		if err != nil {
@@ -741,7 +742,7 @@ func (d *decoder) policyResult(p *PolicyResult) error {
 			err = d.policy(p)
 		case "summary":
 			d.seen(&seen, bSummary, locResult, k)
-			err = d.summary(p)
+			failureGiven, err = d.summary(p)
 		case "failure-details":
 			d.seen(&seen, bDetails, locResult, k)
 			err = d.failureDetails(p)
@@ -759,6 +760,10 @@ func (d *decoder) policyResult(p *PolicyResult) error {
 		return d.invalid(locResult, "policy", "missing")
 	case seen&bSummary == 0:
 		return d.invalid(locResult, "summary", "missing")
+	}
+	if !failureGiven {
+		d.deriveFailure(p)
+		return nil
 	}
 	d.checkFailureSum(p)
 	return nil
@@ -878,12 +883,14 @@ func (d *decoder) stringList(l loc, field string) ([]string, error) {
 	}
 }
 
-func (d *decoder) summary(p *PolicyResult) error {
+// summary reads a policy's summary; failureGiven says whether it had a
+// total-failure-session-count (policyResult derives a missing one).
+func (d *decoder) summary(p *PolicyResult) (failureGiven bool, err error) {
 	if c := d.peek(); c != '{' {
-		return d.typeErr(c, locResult, "summary", "an object")
+		return false, d.typeErr(c, locResult, "summary", "an object")
 	}
 	if err := d.enter(locResult, "summary"); err != nil {
-		return err
+		return false, err
 	}
 	var seen uint16
 	const (
@@ -893,7 +900,7 @@ func (d *decoder) summary(p *PolicyResult) error {
 	for first := true; ; first = false {
 		kb, ok, err := d.member(first, locSummary, "")
 		if err != nil {
-			return err
+			return false, err
 		}
 		if !ok {
 			break
@@ -909,17 +916,16 @@ func (d *decoder) summary(p *PolicyResult) error {
 			err = d.skip(locSummary, string(kb))
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
-	// RFC 8460 §4.4: both totals are required.
-	switch {
-	case seen&bSuccess == 0:
-		return d.invalid(locSummary, "total-successful-session-count", "missing")
-	case seen&bFailure == 0:
-		return d.invalid(locSummary, "total-failure-session-count", "missing")
+	// RFC 8460 §4.4 requires both totals. Without the successful one
+	// the policy's sessions cannot be known; a missing failure total is
+	// what its failure details add up to (policyResult, deriveFailure).
+	if seen&bSuccess == 0 {
+		return false, d.invalid(locSummary, "total-successful-session-count", "missing")
 	}
-	return nil
+	return seen&bFailure != 0, nil
 }
 
 func (d *decoder) failureDetails(p *PolicyResult) error {

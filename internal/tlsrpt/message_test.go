@@ -133,6 +133,7 @@ func TestExtractFromMessageSamples(t *testing.T) {
 	tests := []struct{ file, id, domain string }{
 		{"google-2024-09.eml", "2024-09-03T00:00:00Z_cardinalhealth.ca", "cardinalhealth.ca"},
 		{"microsoft-2023.eml", "133198585438131172+test.xmox.nl", "test.xmox.nl"},
+		{"google-2022-09.eml", "2022-09-15T00:00:00Z_test.xmox.nl", "test.xmox.nl"},
 	}
 	for _, tt := range tests {
 		msg, err := os.ReadFile(filepath.Join(samplesDir, tt.file))

@@ -37,7 +37,9 @@ import (
 //   - policy-type and result-type in another case, lower-cased;
 //   - domain names as U-labels, converted to A-labels;
 //   - failed-session-counts of the failure details that do not add up to the
-//     total-failure-session-count: both are kept as sent.
+//     total-failure-session-count: both are kept as sent;
+//   - no total-failure-session-count: taken as what the failure details add
+//     up to (0 without any), the total the report's own counts give.
 //
 // Beyond these, the rule of docs/reports.md ("Lenience"): a report is
 // refused only when it cannot yield an identity, a date range, a policy
@@ -498,6 +500,20 @@ func (d *decoder) aLabels(b []byte, wildcard bool, l loc, field string) (string,
 	}
 	d.addQuirk("u-label", l, field, fmt.Sprintf("%q given as U-labels, taken as %q (RFC 8460 §4.4 wants A-labels)", b, prefix+a))
 	return prefix + a, true
+}
+
+// deriveFailure sets the total-failure-session-count that a policy's
+// summary left out (RFC 8460 §4.4 requires it; a report seen in Stalwart's
+// test data omits it) to what its failure details add up to, 0 without
+// any: the one total the report's own counts allow, recorded as a quirk.
+func (d *decoder) deriveFailure(p *PolicyResult) {
+	var sum int64
+	for _, f := range p.Failures {
+		sum = min(sum+f.Count, maxCount) // counts are at most 2^53: no overflow
+	}
+	p.Failure = sum
+	d.addQuirk("failure-total-missing", locSummary, "total-failure-session-count",
+		fmt.Sprintf("missing (RFC 8460 §4.4 requires it); taken as %d, what the failed-session-counts of failure-details add up to", sum))
 }
 
 // checkFailureSum records a quirk when the failure details do not add up to

@@ -117,6 +117,65 @@ var sampleWants = []struct {
 		quirks:   []string{"start-datetime: \"2024-03-26T00:00:00\" has no time zone", "end-datetime: \"2024-03-26T23:59:59\" has no time zone"},
 	},
 	{
+		file: "parsedmarc-empty-detail-fields.json", org: "Reporter Example", id: "2024-06-01T00:00:00Z_example.com",
+		start: "2024-06-01T00:00:00Z", end: "2024-06-01T23:59:59Z", contact: "smtp-tls-reporting@reporter.example",
+		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 4, nil, 0, 1, []int64{1}}},
+		quirks:   []string{"policies[0].failure-details[0].sending-mta-ip: missing"},
+	},
+	{
+		file: "google-2022-09.eml", org: "Google Inc.", id: "2022-09-15T00:00:00Z_test.xmox.nl",
+		start: "2022-09-15T00:00:00Z", end: "2022-09-15T23:59:59Z", contact: "smtp-tls-reporting@google.com",
+		policies: []wantPolicy{{PolicyTypeSTS, "test.xmox.nl", 4, []string{"komijn.test.xmox.nl"}, 3, 0, nil}},
+	},
+	{
+		file: "microsoft-2025-05-tlsa.json", org: "Microsoft Corporation", id: "133925885310113267+random.net",
+		start: "2025-05-23T00:00:00Z", end: "2025-05-23T23:59:59Z", contact: "tlsrpt-noreply@microsoft.com",
+		policies: []wantPolicy{{PolicyTypeSTS, "random.net", 4, nil, 2, 0, nil}, {PolicyTypeTLSA, "random.net", 1, nil, 2, 0, nil}},
+	},
+	{
+		file: "microsoft-2025-06-no-ip-no-mx.json", org: "Microsoft Corporation", id: "1234567890+",
+		start: "2025-06-14T00:00:00Z", end: "2025-06-14T23:59:59Z", contact: "tlsrpt-noreply@microsoft.com",
+		policies: []wantPolicy{{PolicyTypeSTS, "xxxxxxxx.xx", 0, nil, 0, 3, []int64{3}}},
+		quirks:   []string{"policies[0].failure-details[0].sending-mta-ip: missing"},
+	},
+	{
+		file: "contact-null-2026-01.json", org: "server.com", id: "123_456",
+		start: "2026-01-11T00:00:00Z", end: "2026-01-12T00:00:00Z", contact: "",
+		policies: []wantPolicy{{PolicyTypeSTS, "server.com", 4, []string{"mx: mx.server.com"}, 1, 0, nil}},
+		quirks:   []string{"contact-info: null", `policies[0].policy.mx-host: "mx: mx.server.com": not a host name`},
+	},
+	{
+		file: "google-2025-03-no-policy-found.json", org: "Google Inc.", id: "2025-03-27T00:00:00Z_foo-bar.io",
+		start: "2025-03-27T00:00:00Z", end: "2025-03-27T23:59:59Z", contact: "smtp-tls-reporting@google.com",
+		policies: []wantPolicy{{PolicyTypeNoPolicyFound, "foo-bar.io", 0, nil, 1, 0, nil}},
+	},
+	{
+		file: "google-2025-05.json", org: "Google Inc.", id: "2025-05-22T00:00:00Z_foo-bar.io",
+		start: "2025-05-22T00:00:00Z", end: "2025-05-22T23:59:59Z", contact: "smtp-tls-reporting@google.com",
+		policies: []wantPolicy{{PolicyTypeSTS, "foo-bar.io", 4, []string{"*.foo-bar.io"}, 1, 0, nil}},
+	},
+	{
+		file: "stalwart-company-x.json", org: "Company-X", id: "5065427c-23d3-47ca-b6e0-946ea0e8c4be",
+		start: "2016-04-01T00:00:00Z", end: "2016-04-01T23:59:59Z", contact: "sts-reporting@company-x.example",
+		policies: []wantPolicy{{PolicyTypeSTS, "company-y.example", 4, []string{"*.mail.company-y.example"}, 5326, 303, []int64{100, 200, 3}}},
+		quirks:   []string{"policies[0].failure-details[0].receiving-ip: missing"},
+	},
+	{
+		file: "google-2020-01-week.json", org: "Google Inc.", id: "2020-01-01T00:00:00Z_example.com",
+		start: "2020-01-01T00:00:00Z", end: "2020-01-07T23:59:59Z", contact: "smtp-tls-reporting@google.com",
+		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 4, nil, 23, 1, []int64{1}}},
+	},
+	{
+		file: "stalwart-no-policy-domain.json", org: "Google Inc.", id: "2019-04-14T00:00:00Z_example.org",
+		start: "2019-04-14T00:00:00Z", end: "2019-04-14T23:59:59Z", contact: "smtp-tls-reporting@google.com",
+		policies: []wantPolicy{{PolicyTypeNoPolicyFound, "", 0, nil, 1, 0, nil}, {"invalid-policy-type", "", 0, nil, 1, 0, nil}},
+		quirks: []string{
+			"policies[0].policy.policy-domain: missing or empty",
+			"policies[0].summary.total-failure-session-count: missing (RFC 8460 §4.4 requires it); taken as 0",
+			`policies[1].policy.policy-type: "invalid-policy-type" is not sts, tlsa or no-policy-found`,
+		},
+	},
+	{
 		file: "parsedmarc-validation-failure.json", org: "Example Inc.", id: "2024-01-09T00:00:00Z_example.com",
 		start: "2024-01-09T00:00:00Z", end: "2024-01-09T23:59:59Z", contact: "smtp-tls-reporting@example.com",
 		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 4, nil, 0, 3, []int64{2, 1}}},
@@ -383,7 +442,16 @@ var reportCases = []reportCase{
 	// Summary and counts.
 	{name: "missing summary", in: vary(`"summary": {"total-successful-session-count": 10, "total-failure-session-count": 2},`, ``), err: ErrInvalid, path: "policies[0].summary"},
 	{name: "missing success count", in: vary(`"total-successful-session-count": 10, `, ``), err: ErrInvalid, path: "policies[0].summary.total-successful-session-count"},
-	{name: "missing failure count", in: vary(`, "total-failure-session-count": 2`, ``), err: ErrInvalid, path: "policies[0].summary.total-failure-session-count"},
+	{name: "missing failure count", in: vary(`, "total-failure-session-count": 2`, ``), quirk: "total-failure-session-count: missing (RFC 8460 §4.4 requires it); taken as 2",
+		check: func(r *Report) bool { return pol0(r).Failure == 2 }},
+	{name: "missing failure count, no details", in: vary(`, "total-failure-session-count": 2`, ``, `"failure-details"`, `"x-failure-details"`),
+		quirk: "taken as 0", check: func(r *Report) bool {
+			return pol0(r).Failure == 0 && pol0(r).Success == 10 && len(pol0(r).Failures) == 0
+		}},
+	{name: "missing failure count, details first", in: `{"organization-name": "o", "report-id": "r", "date-range": {"start-datetime": "2024-01-01T00:00:00Z", "end-datetime": "2024-01-01T23:59:59Z"},
+ "policies": [{"failure-details": [{"result-type": "starttls-not-supported", "failed-session-count": 3}, {"result-type": "validation-failure", "failed-session-count": 4}],
+  "policy": {"policy-type": "sts", "policy-domain": "example.com"}, "summary": {"total-successful-session-count": 1}}]}`,
+		quirk: "taken as 7", check: func(r *Report) bool { return pol0(r).Failure == 7 }},
 	{name: "negative count", in: vary(`"total-failure-session-count": 2`, `"total-failure-session-count": -2`), err: ErrInvalid, path: "policies[0].summary.total-failure-session-count"},
 	{name: "negative zero", in: vary(`"total-failure-session-count": 2`, `"total-failure-session-count": -0`), err: ErrInvalid, path: "policies[0].summary.total-failure-session-count"},
 	{name: "fraction count", in: vary(`: 10,`, `: 10.5,`), err: ErrInvalid, path: "policies[0].summary.total-successful-session-count"},
