@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -19,6 +20,7 @@ import (
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/dashboard"
 	"github.com/ststack/ststack/internal/ingest"
+	"github.com/ststack/ststack/internal/reconcile"
 	"github.com/ststack/ststack/internal/sample"
 	"github.com/ststack/ststack/internal/store/awsstore"
 	"github.com/ststack/ststack/internal/store/embedded"
@@ -58,10 +60,33 @@ func (a accessFlags) check(addr string) (dashAccess, error) {
 	return dashAccess{token: tok, secureCookie: *a.allowRemote}, dashboard.CheckBind(addr, *a.allowRemote, tok)
 }
 
-// newDashboard builds the dashboard handler of cfg over st.
-func newDashboard(cfg *config.Config, st dashboard.Store, acc dashAccess, source, ruaHTTPS string, log *slog.Logger) (*dashboard.Handler, error) {
-	return dashboard.New(dashboard.Options{Config: cfg, Store: st, Token: acc.token, SecureCookie: acc.secureCookie,
+// newDashboard builds the dashboard handler of cfg over st; del gives the
+// states of delegated client domains (nil: none).
+func newDashboard(cfg *config.Config, st dashboard.Store, del dashboard.DelegationStates, acc dashAccess, source, ruaHTTPS string, log *slog.Logger) (*dashboard.Handler, error) {
+	return dashboard.New(dashboard.Options{Config: cfg, Store: st, Delegation: del, Token: acc.token, SecureCookie: acc.secureCookie,
 		Source: source, RUAHTTPS: ruaHTTPS, Logger: log})
+}
+
+// delegationLookupTimeout bounds the DNS exchange behind a delegated
+// domain's page when no reconciler runs (a page must not hang on DNS).
+const delegationLookupTimeout = 2 * time.Second
+
+// lookupDelegation is where a local dashboard (serve, dashboard --data)
+// reads the state of delegated client domains: no reconciler runs
+// locally, so each domain page asks DNS now what the client's
+// mta-sts.<domain> is a CNAME to (reconcile.LookupStates), at resolver
+// ("HOST:PORT"; empty: the system's). nil when cfg has no delegated
+// domain.
+func lookupDelegation(cfg *config.Config, resolver string) dashboard.DelegationStates {
+	domains := reconcile.FromConfig(cfg)
+	if len(domains) == 0 {
+		return nil
+	}
+	var servers []string
+	if resolver != "" {
+		servers = []string{resolver}
+	}
+	return reconcile.LookupStates{DNS: reconcile.DNSResolver{Servers: servers, Timeout: delegationLookupTimeout}, Domains: domains}
 }
 
 // loadSampleData ingests the sample reports and check results of package
@@ -86,7 +111,7 @@ const dashboardAddr = "127.0.0.1:8444"
 
 // runDashboard implements `ststack dashboard`.
 func runDashboard(ctx context.Context, args []string, env *cliEnv) int {
-	fs := newFlagSet(env, "dashboard", "--config FILE (--aws [--stack NAME | --bucket NAME --table NAME] | --data DIR) [--addr HOST:PORT]",
+	fs := newFlagSet(env, "dashboard", "--config FILE (--aws [--stack NAME | --bucket NAME --table NAME] | --data DIR [--resolver HOST:PORT]) [--addr HOST:PORT]",
 		`Serves the dashboard (see docs/dashboard.md) on this machine:
   --aws   reads a deployed stack's S3 bucket and DynamoDB table with your AWS
           credentials (the SDK's default chain: AWS_PROFILE, SSO, environment).
@@ -102,6 +127,7 @@ It listens on loopback only unless --allow-remote and a token are given.`)
 	table := fs.String("table", "", "the DynamoDB table, instead of looking it up in the stack")
 	data := fs.String("data", "", "data directory of an embedded store (default .ststack-data, without --aws)")
 	addr := fs.String("addr", dashboardAddr, "address to listen on")
+	resolver := fs.String("resolver", "", "without --aws: ask this DNS server (`HOST:PORT`) for the CNAMEs of delegated client domains instead of the system's")
 	access := addAccessFlags(fs)
 	pos, code := parseArgs(fs, args, env)
 	if code >= 0 {
@@ -121,6 +147,13 @@ It listens on loopback only unless --allow-remote and a token are given.`)
 		return usageError(fs, env, "give --bucket and --table together")
 	case set["stack"] && set["bucket"]:
 		return usageError(fs, env, "give either --stack or --bucket and --table")
+	case *useAWS && set["resolver"]:
+		return usageError(fs, env, "--resolver is for a local dashboard: with --aws the states come from the reconciler")
+	}
+	if *resolver != "" {
+		if _, _, err := net.SplitHostPort(*resolver); err != nil {
+			return usageError(fs, env, "--resolver: %v", err)
+		}
 	}
 	acc, err := access.check(*addr)
 	if err != nil {
@@ -138,6 +171,7 @@ It listens on loopback only unless --allow-remote and a token are given.`)
 
 	var (
 		st       dashboard.Store
+		del      dashboard.DelegationStates
 		source   string
 		ruaHTTPS string
 	)
@@ -148,6 +182,11 @@ It listens on loopback only unless --allow-remote and a token are given.`)
 			return exitInvalid
 		}
 		st, source, ruaHTTPS = s, desc, rua
+		// The reconciler (functions/reconciler) keeps each delegated
+		// domain's state in the table.
+		if len(reconcile.FromConfig(cfg)) > 0 {
+			del = reconcile.JSONStates(s)
+		}
 	} else {
 		dir := *data
 		if dir == "" {
@@ -164,8 +203,9 @@ It listens on loopback only unless --allow-remote and a token are given.`)
 		}
 		defer es.Close()
 		st, source = es, "embedded store in "+dir
+		del = lookupDelegation(cfg, *resolver)
 	}
-	h, err := newDashboard(cfg, st, acc, source, ruaHTTPS, log)
+	h, err := newDashboard(cfg, st, del, acc, source, ruaHTTPS, log)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ststack dashboard: %v\n", err)
 		return exitInvalid

@@ -186,6 +186,8 @@ func TestDashboardUsage(t *testing.T) {
 		{[]string{"serve", "--addr", "dash.localhost:0"}, exitUsage, "not a literal loopback address"},
 		{[]string{"--addr", "localhost:0"}, exitUsage, "give 127.0.0.1:0 or [::1]:0"},
 		{[]string{"serve", "--resolver", "127.0.0.1"}, exitUsage, "--resolver: "},
+		{[]string{"--resolver", "127.0.0.1"}, exitUsage, "--resolver: "},
+		{[]string{"--aws", "--resolver", "127.0.0.1:53"}, exitUsage, "--resolver is for a local dashboard"},
 	}
 	for _, tc := range tests {
 		args := append([]string{"dashboard"}, tc.args...)

@@ -48,7 +48,7 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on")
 	data := fs.String("data", ".ststack-data", "data directory of the embedded store")
 	verbose := fs.Bool("verbose", false, "log every request")
-	resolver := fs.String("resolver", "", "ask this DNS server (`HOST:PORT`) for the DKIM keys of e-mailed reports instead of the system's")
+	resolver := fs.String("resolver", "", "ask this DNS server (`HOST:PORT`) for the DKIM keys of e-mailed reports and the CNAMEs of delegated client domains instead of the system's")
 	// Dashboard (issue 8): access and sample data.
 	access := addAccessFlags(fs)
 	sampleData := fs.Bool("sample-data", false, "load sample reports and check results (marked as sample) for a first look")
@@ -84,7 +84,7 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 		}
 		return exitInvalid
 	}
-	srv, err := newLocalServer(cfg, *data, log, acc)
+	srv, err := newLocalServer(cfg, *data, log, acc, lookupDelegation(cfg, *resolver))
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ststack serve: %v\n", err)
 		return exitInvalid
@@ -150,8 +150,9 @@ type localServer struct {
 }
 
 // newLocalServer opens the embedded store in dataDir and builds the routes;
-// acc guards the dashboard (see dashboard.Options.Token).
-func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger, acc dashAccess) (*localServer, error) {
+// acc guards the dashboard (see dashboard.Options.Token), del gives it the
+// states of delegated client domains (nil: none).
+func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger, acc dashAccess, del dashboard.DelegationStates) (*localServer, error) {
 	ph, err := policyhost.New(cfg, policyhost.Options{Logger: log})
 	if err != nil {
 		return nil, err
@@ -172,7 +173,7 @@ func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger, acc da
 		fmt.Fprintln(w, "ok")
 	})
 	// Dashboard (issue 8): every other path, its own 404 included.
-	dash, err := newDashboard(cfg, st, acc, "embedded store in "+dataDir, "", log)
+	dash, err := newDashboard(cfg, st, del, acc, "embedded store in "+dataDir, "", log)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -219,19 +219,11 @@ func (e *Engine) step(ctx context.Context, d Domain, prev State, now time.Time) 
 		return fail("DNS lookup of "+d.PolicyHost, err)
 	}
 	s.CNAME = normalize(cname)
-	want := normalize(d.Target)
 	if s.CNAME != prev.CNAME && prev.CNAME != "" {
 		s.Requests = 0 // the client changed its record: requests start over
 	}
-	switch s.CNAME {
-	case want:
-	case "":
-		s.Phase = PhaseWaitingForCNAME
-		s.Detail = fmt.Sprintf("waiting for the client's record %s. CNAME %s.", d.PolicyHost, want)
-		return s
-	default:
-		s.Phase = PhaseCNAMEElsewhere
-		s.Detail = fmt.Sprintf("%s is a CNAME to %s; the client must change it to %s", d.PolicyHost, s.CNAME, want)
+	if phase, detail, ok := cnamePhase(d, s.CNAME); !ok {
+		s.Phase, s.Detail = phase, detail
 		return s
 	}
 
@@ -305,6 +297,20 @@ func (e *Engine) step(ctx context.Context, d Domain, prev State, now time.Time) 
 	s.Phase = PhaseCertificatePending
 	s.Detail = fmt.Sprintf("certificate %s: requested again (request %d)", status, s.Requests)
 	return s
+}
+
+// cnamePhase judges the CNAME at d's policy host (cname, normalized; "":
+// none): ok when it is the operator's name, else the phase and detail to
+// show (waiting for the client's record, or pointing elsewhere).
+func cnamePhase(d Domain, cname string) (Phase, string, bool) {
+	want := normalize(d.Target)
+	switch cname {
+	case want:
+		return "", "", true
+	case "":
+		return PhaseWaitingForCNAME, fmt.Sprintf("waiting for the client's record %s. CNAME %s.", d.PolicyHost, want), false
+	}
+	return PhaseCNAMEElsewhere, fmt.Sprintf("%s is a CNAME to %s; the client must change it to %s", d.PolicyHost, cname, want), false
 }
 
 func (e *Engine) now() time.Time {
