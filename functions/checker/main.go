@@ -33,6 +33,7 @@ import (
 	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/lambdaenv"
 	"github.com/ststack/ststack/internal/notify"
+	"github.com/ststack/ststack/internal/rollout"
 	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/store/awsstore"
 )
@@ -129,8 +130,14 @@ func newHandler(cfg *config.Config, s lambdaenv.Env, d deps) (*handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	m := &checker.Monitor{Checker: c, History: d.History, Alerter: d.Alerter}
+	// The rollout plan's steps alert once each (docs/rollout.md), read from
+	// the same store: its day sums, the facts of failing days, the results.
+	if src, ok := d.Stats.(rollout.Source); ok {
+		m.Rollout = &rollout.Alerts{Source: src, Config: cfg}
+	}
 	return &handler{
-		monitor: &checker.Monitor{Checker: c, History: d.History, Alerter: d.Alerter},
+		monitor: m,
 		targets: checker.TargetsFromConfig(cfg, s.RUAHTTPS),
 		logger:  d.Logger,
 	}, nil

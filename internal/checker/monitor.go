@@ -33,7 +33,42 @@ type Monitor struct {
 	Checker *Checker
 	History History
 	Alerter Alerter
+	// Rollout, when set, adds each domain's rollout findings to its result
+	// before it is compared and saved, so a new step alerts once.
+	Rollout Rollout
 }
+
+// Rollout gives the findings of a domain's rollout plan (package rollout,
+// docs/rollout.md).
+//
+// Findings returns the findings about the next rollout step of r.Domain,
+// judged with r, the domain's fresh result (without rollout findings);
+// none when there is no step to take. prev is the domain's previous result
+// as saved (nil on its first check): an implementation may return prev's
+// rollout findings again when nothing it judges by can have changed. An
+// error means the plan could not be computed (the store could not be
+// read); Monitor then keeps the rollout findings of prev, so that nothing
+// clears or alerts by mistake. It must be safe for concurrent use.
+type Rollout interface {
+	Findings(ctx context.Context, r health.Result, prev *health.Result) ([]health.Finding, error)
+}
+
+// RolloutFindings returns the findings of r with a rollout code.
+func RolloutFindings(r *health.Result) []health.Finding {
+	if r == nil {
+		return nil
+	}
+	var l []health.Finding
+	for _, f := range r.Findings {
+		if slices.Contains(rolloutCodes, f.Code) {
+			l = append(l, f)
+		}
+	}
+	return l
+}
+
+// rolloutCodes are the codes a Rollout gives.
+var rolloutCodes = []health.Code{health.CodeRolloutStep, health.CodeRolloutStepBack}
 
 // Run checks targets and returns their results. Alerting or history
 // failures for some domains do not stop the others; they are returned
@@ -41,36 +76,51 @@ type Monitor struct {
 func (m *Monitor) Run(ctx context.Context, targets []Target) ([]health.Result, error) {
 	results := m.Checker.CheckAll(ctx, targets, nil)
 	var errs []error
-	for _, r := range results {
-		if err := m.record(ctx, r); err != nil {
+	for i, r := range results {
+		var err error
+		if results[i], err = m.record(ctx, r); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.Domain, err))
 		}
 	}
 	return results, errors.Join(errs...)
 }
 
-// record alerts on the transitions of r and saves it.
-func (m *Monitor) record(ctx context.Context, r health.Result) error {
+// record adds r's rollout findings, alerts on the transitions of r and
+// saves it; it returns r as saved.
+func (m *Monitor) record(ctx context.Context, r health.Result) (health.Result, error) {
 	prev, ok, err := m.History.Last(ctx, r.Domain)
 	if err != nil {
-		return fmt.Errorf("reading history: %w", err)
+		return r, fmt.Errorf("reading history: %w", err)
 	}
 	var before []health.Finding
 	if ok {
 		before = prev.Findings
+	}
+	var planErr error
+	if m.Rollout != nil {
+		var p *health.Result
+		if ok {
+			p = &prev
+		}
+		fs, err := m.Rollout.Findings(ctx, r, p)
+		if err != nil {
+			planErr = fmt.Errorf("rollout plan: %w", err)
+			fs = RolloutFindings(p)
+		}
+		r.Findings = append(slices.Clone(r.Findings), fs...)
 	}
 	appeared, cleared := health.Diff(before, r.Findings)
 	appeared, cleared = alerting(appeared), alerting(cleared)
 	cleared = slices.DeleteFunc(cleared, func(f health.Finding) bool { return f.Code == health.CodeReportsTriage })
 	if len(appeared) > 0 || len(cleared) > 0 {
 		if err := m.Alerter.Alert(ctx, r.Domain, appeared, cleared); err != nil {
-			return fmt.Errorf("alerting: %w", err)
+			return r, fmt.Errorf("alerting: %w", err)
 		}
 	}
 	if err := m.History.Save(ctx, r); err != nil {
-		return fmt.Errorf("saving history: %w", err)
+		return r, fmt.Errorf("saving history: %w", err)
 	}
-	return nil
+	return r, planErr
 }
 
 // alerting drops the findings whose transitions are no news: not-ready

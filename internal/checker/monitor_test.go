@@ -3,6 +3,7 @@ package checker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -203,4 +204,57 @@ func TestMonitorReadiness(t *testing.T) {
 			t.Errorf("step %d (%d sessions): alerts %+v, want %+v", i, s.sessions, got, s.want)
 		}
 	}
+}
+
+// fakeRollout gives a rollout-step finding of its step, or fails.
+type fakeRollout struct {
+	step string
+	fail error
+}
+
+func (f *fakeRollout) Findings(_ context.Context, r health.Result, prev *health.Result) ([]health.Finding, error) {
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	if f.step == "" {
+		return nil, nil
+	}
+	return []health.Finding{{Severity: health.SeverityInfo, Code: health.CodeRolloutStep, Subject: f.step, Message: "rollout: " + f.step}}, nil
+}
+
+// TestMonitorRollout: a rollout step alerts once when it becomes available
+// and once more for the next step; when the plan cannot be computed the
+// step of the previous result is kept, so nothing clears by mistake.
+func TestMonitorRollout(t *testing.T) {
+	w := checktest.NewWorld(t, testNow)
+	c := newChecker(t, testConfig(w))
+	rec := &recorder{}
+	ro := &fakeRollout{}
+	h := NewMemoryHistory()
+	m := &Monitor{Checker: c, History: h, Alerter: rec, Rollout: ro}
+	d, p := healthyDomain(t, "plan.test", "testing")
+	w.Serve(t, d)
+	targets := []Target{testTarget(t, "plan.test", p)}
+	ctx := context.Background()
+	run := func(step string, want []alert) {
+		t.Helper()
+		if _, err := m.Run(ctx, targets); err != nil && ro.fail == nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if got := rec.take(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s: alerts\n got %+v\nwant %+v", step, got, want)
+		}
+	}
+	run("no step", nil)
+	ro.step = "enforce"
+	run("step available", []alert{{"plan.test", []string{"info rollout-step enforce"}, nil}})
+	run("still available", nil)
+	ro.fail = errors.New("store down")
+	run("plan fails", nil)
+	if last, _, _ := h.Last(ctx, "plan.test"); !last.Has(health.CodeRolloutStep) {
+		t.Errorf("the step was not kept when the plan failed: %+v", last.Findings)
+	}
+	ro.fail = nil
+	ro.step = "max_age 604800"
+	run("next step", []alert{{"plan.test", []string{"info rollout-step max_age 604800"}, []string{"info rollout-step enforce"}}})
 }

@@ -164,6 +164,11 @@ const (
 	// Readiness to move from mode testing to enforce.
 	CodeReadyToEnforce Code = "ready-to-enforce"
 	CodeNotReady       Code = "not-ready"
+
+	// The rollout plan (docs/rollout.md): a step up is available (info;
+	// subject: the step) or a step back to testing is advised (warning).
+	CodeRolloutStep     Code = "rollout-step"
+	CodeRolloutStepBack Code = "rollout-step-back"
 )
 
 // Finding is one thing the checker found about a domain.
