@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/mailin"
 	"github.com/ststack/ststack/internal/store/embedded"
 )
@@ -71,7 +72,7 @@ Exit status: 0 every file stored (or stored before), 1 otherwise.`)
 		}
 		return exitInvalid
 	}
-	lookup, err := mailin.ResolverLookup(*resolver)
+	lookup, err := dnsresolve.NewStd(*resolver)
 	if err != nil {
 		return usageError(fs, env, "--resolver: %v", err)
 	}
@@ -90,7 +91,7 @@ Exit status: 0 every file stored (or stored before), 1 otherwise.`)
 		logger = slog.New(slog.NewTextHandler(env.stderr, nil))
 	}
 	p, err := mailin.New(st, mailin.Options{Domains: cfg.DomainNames(), DropUnsigned: cfg.Reporting.Email.DropUnsigned,
-		LookupTXT: lookup, Logger: logger})
+		Resolver: lookup, Logger: logger})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "%s: %v\n", cmd, err)
 		return exitInvalid
@@ -175,10 +176,10 @@ func printIngest(env *cliEnv, r ingestJSON) {
 // function it returns stops the polling and waits for it. Without an inbox
 // (its folder cannot be made) serve goes on, with a warning. lookup fetches
 // DKIM keys (nil: the system's resolver).
-func startInbox(ctx context.Context, cfg *config.Config, st *embedded.Store, dataDir string, lookup mailin.LookupTXT,
+func startInbox(ctx context.Context, cfg *config.Config, st *embedded.Store, dataDir string, lookup dnsresolve.Resolver,
 	log *slog.Logger, env *cliEnv) func() {
 	p, err := mailin.New(st, mailin.Options{Domains: cfg.DomainNames(), DropUnsigned: cfg.Reporting.Email.DropUnsigned,
-		LookupTXT: lookup, Logger: log})
+		Resolver: lookup, Logger: log})
 	var box *mailin.Inbox
 	if err == nil {
 		box, err = mailin.NewInbox(filepath.Join(dataDir, "inbox"), p, log)

@@ -13,8 +13,8 @@ import (
 
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/dashboard"
+	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/ingest"
-	"github.com/ststack/ststack/internal/mailin"
 	"github.com/ststack/ststack/internal/policyhost"
 	"github.com/ststack/ststack/internal/store/embedded"
 )
@@ -66,7 +66,7 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 	if err != nil {
 		return usageError(fs, env, "%v", err)
 	}
-	lookup, err := mailin.ResolverLookup(*resolver)
+	lookup, err := dnsresolve.NewStd(*resolver)
 	if err != nil {
 		return usageError(fs, env, "--resolver: %v", err)
 	}

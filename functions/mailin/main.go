@@ -31,6 +31,7 @@ import (
 
 	"github.com/ststack/ststack/internal/awsenv"
 	"github.com/ststack/ststack/internal/config"
+	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/lambdaenv"
 	"github.com/ststack/ststack/internal/mailin"
 	"github.com/ststack/ststack/internal/store/awsstore"
@@ -61,7 +62,7 @@ func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Log
 	if err != nil {
 		return nil, err // *config.Error names the file, line and field
 	}
-	lookup, err := mailin.ResolverLookup(s.Resolver)
+	resolver, err := dnsresolve.NewStd(s.Resolver)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", lambdaenv.Resolver, err)
 	}
@@ -79,7 +80,7 @@ func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Log
 	p, err := mailin.New(st, mailin.Options{
 		Domains:      cfg.DomainNames(),
 		DropUnsigned: drop,
-		LookupTXT:    lookup,
+		Resolver:     resolver,
 		Logger:       logger,
 	})
 	if err != nil {

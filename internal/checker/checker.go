@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ststack/ststack/internal/dnsname"
+	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
 	"github.com/ststack/ststack/internal/tlsrpt"
@@ -89,8 +90,11 @@ type Target struct {
 
 // Checker checks domains. It is safe for concurrent use.
 type Checker struct {
-	cfg  Config
-	res  *resolver
+	cfg Config
+	res *resolver
+	// txt answers the TXT questions: res, through the resolver interface
+	// mailin's DKIM lookups use too.
+	txt  dnsresolve.Resolver
 	http *http.Client
 }
 
@@ -141,7 +145,7 @@ func New(cfg Config) (*Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checker: %w", err)
 	}
-	c := &Checker{cfg: cfg, res: res}
+	c := &Checker{cfg: cfg, res: res, txt: res}
 	c.http = c.newHTTPClient()
 	return c, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/miekg/dns"
+
+	"github.com/ststack/ststack/internal/dnsresolve"
 )
 
 // A check asks its DNS questions one after the other, each after the
@@ -25,12 +27,11 @@ type question struct {
 	qtype uint16
 }
 
-// pending is the answer to one question, valid once done is closed.
+// pending is the reply to one question, valid once done is closed.
 type pending struct {
-	done   chan struct{}
-	answer []dns.RR
-	nx     bool
-	err    error
+	done  chan struct{}
+	reply reply
+	err   error
 }
 
 // prefetch holds the questions asked ahead for one check; the map is not
@@ -55,7 +56,7 @@ func (r *resolver) prefetch(ctx context.Context, domain string) context.Context 
 		p.answers[q] = pe
 		go func() {
 			defer close(pe.done)
-			pe.answer, pe.nx, pe.err = r.exchange(withoutPrefetch(ctx), q.name, q.qtype)
+			pe.reply, pe.err = r.ask(withoutPrefetch(ctx), q.name, q.qtype)
 		}()
 	}
 	return context.WithValue(ctx, prefetchKey{}, p)
@@ -70,18 +71,18 @@ func withoutPrefetch(ctx context.Context) context.Context {
 	return context.WithValue(ctx, prefetchKey{}, (*prefetch)(nil))
 }
 
-// exchange is resolver.exchange for a check with prefetched questions: the
-// prefetched answer if the question is one, else the question asked now.
-// The answer's records are shared: callers must not modify them.
-func (p *prefetch) exchange(ctx context.Context, r *resolver, name string, qtype uint16) ([]dns.RR, bool, error) {
+// ask is resolver.ask for a check with prefetched questions: the
+// prefetched reply if the question is one, else the question asked now.
+// The reply's records are shared: callers must not modify them.
+func (p *prefetch) ask(ctx context.Context, r *resolver, name string, qtype uint16) (reply, error) {
 	pe := p.answers[question{name, qtype}]
 	if pe == nil {
-		return r.exchange(withoutPrefetch(ctx), name, qtype)
+		return r.ask(withoutPrefetch(ctx), name, qtype)
 	}
 	select {
 	case <-pe.done:
-		return pe.answer, pe.nx, pe.err
+		return pe.reply, pe.err
 	case <-ctx.Done():
-		return nil, false, fmt.Errorf("%w: %s %s: %w", ErrLookup, name, dns.TypeToString[qtype], ctx.Err())
+		return reply{}, dnsresolve.Temporary(fmt.Errorf("%w: %s %s: %w", ErrLookup, name, dns.TypeToString[qtype], ctx.Err()))
 	}
 }

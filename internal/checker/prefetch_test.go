@@ -119,7 +119,7 @@ func TestPrefetchCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pctx := c.res.prefetch(ctx, "gone.example")
 	cancel()
-	_, err := c.res.lookupTXT(pctx, "_mta-sts.gone.example")
+	_, err := lookupTXT(pctx, c.res, "_mta-sts.gone.example")
 	if !errors.Is(err, ErrLookup) || !errors.Is(err, context.Canceled) {
 		t.Errorf("lookup after cancel: %v", err)
 	}

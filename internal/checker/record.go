@@ -14,7 +14,7 @@ import (
 // configured domain, that its id is the configured policy's.
 func (r *run) checkRecord(ctx context.Context) {
 	name := "_mta-sts." + r.domain
-	txt, err := r.c.res.lookupTXT(ctx, name)
+	txt, err := lookupTXT(ctx, r.c.txt, name)
 	if err != nil {
 		r.add(dnsFinding(name, err))
 		return

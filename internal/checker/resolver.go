@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/ststack/ststack/internal/dnsresolve"
 )
 
 // ErrLookup is wrapped by every DNS failure other than "no such name" and
@@ -57,17 +59,30 @@ func newResolver(addr string, timeout time.Duration) (*resolver, error) {
 	}, nil
 }
 
+// reply is what a server answered: the answer section, whether the name
+// does not exist (NXDOMAIN), and the AD bit.
+type reply struct {
+	answer              []dns.RR
+	nxdomain, authentic bool
+}
+
 // exchange asks the servers in turn until one answers with NOERROR or
 // NXDOMAIN. nxdomain reports the latter.
 func (r *resolver) exchange(ctx context.Context, name string, qtype uint16) (answer []dns.RR, nxdomain bool, err error) {
+	rep, err := r.ask(ctx, name, qtype)
+	return rep.answer, rep.nxdomain, err
+}
+
+// ask is exchange giving the whole reply.
+func (r *resolver) ask(ctx context.Context, name string, qtype uint16) (reply, error) {
 	if p := prefetched(ctx); p != nil { // asked ahead by Check (prefetch.go)
-		return p.exchange(ctx, r, name, qtype)
+		return p.ask(ctx, r, name, qtype)
 	}
 	m, err := r.exchangeMsg(ctx, name, qtype)
 	if err != nil {
-		return nil, false, err
+		return reply{}, err
 	}
-	return m.Answer, m.Rcode == dns.RcodeNameError, nil
+	return reply{answer: m.Answer, nxdomain: m.Rcode == dns.RcodeNameError, authentic: m.AuthenticatedData}, nil
 }
 
 // exchangeMsg is exchange without prefetching, giving the whole answer
@@ -91,6 +106,7 @@ func (r *resolver) exchangeMsg(ctx context.Context, name string, qtype uint16) (
 			m, _, err = r.tcp.ExchangeContext(ctx, q, srv)
 		}
 		if err != nil {
+			err = dnsresolve.Temporary(err) // a timeout or a network error
 			if ctx.Err() != nil {
 				break
 			}
@@ -99,34 +115,57 @@ func (r *resolver) exchangeMsg(ctx context.Context, name string, qtype uint16) (
 		switch m.Rcode {
 		case dns.RcodeSuccess, dns.RcodeNameError:
 			return m, nil
+		case dns.RcodeServerFailure:
+			err = dnsresolve.Temporary(fmt.Errorf("%s: server %s answered %s", what, srv, dns.RcodeToString[m.Rcode]))
 		default:
 			err = fmt.Errorf("%s: server %s answered %s", what, srv, dns.RcodeToString[m.Rcode])
 		}
 	}
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrLookup, what, ctx.Err())
+		return nil, dnsresolve.Temporary(fmt.Errorf("%w: %s: %w", ErrLookup, what, ctx.Err()))
 	}
 	return nil, fmt.Errorf("%w: %w", ErrLookup, err)
 }
 
-// lookupTXT returns the strings of each TXT record at name (escapes undone),
-// nil if there is none or the name does not exist.
-func (r *resolver) lookupTXT(ctx context.Context, name string) ([][]string, error) {
-	ans, _, err := r.exchange(ctx, name, dns.TypeTXT)
+// resolver is the checker's dnsresolve.Resolver: the _mta-sts and
+// _smtp._tls records are read through that interface, the one mailin's
+// DKIM lookups use too.
+var _ dnsresolve.Resolver = (*resolver)(nil)
+
+// LookupTXT implements dnsresolve.Resolver: the strings of each TXT record
+// at name (escapes undone) and the answer's AD bit; an error wrapping
+// dnsresolve.ErrNotFound if there is none or the name does not exist.
+// Failures wrap ErrLookup.
+func (r *resolver) LookupTXT(ctx context.Context, name string) (dnsresolve.TXT, error) {
+	rep, err := r.ask(ctx, name, dns.TypeTXT)
 	if err != nil {
-		return nil, err
+		return dnsresolve.TXT{}, err
 	}
-	var out [][]string
-	for _, rr := range ans {
+	out := dnsresolve.TXT{Authentic: rep.authentic}
+	for _, rr := range rep.answer {
 		if t, ok := rr.(*dns.TXT); ok {
 			ss := make([]string, len(t.Txt))
 			for i, s := range t.Txt {
 				ss[i] = unescapeTXT(s)
 			}
-			out = append(out, ss)
+			out.Records = append(out.Records, ss)
 		}
 	}
+	if len(out.Records) == 0 {
+		return dnsresolve.TXT{}, dnsresolve.NotFound(name)
+	}
 	return out, nil
+}
+
+// lookupTXT returns the strings of each TXT record at name (escapes undone),
+// nil if there is none or the name does not exist: LookupTXT for the checks,
+// where no record is a finding, not a failure.
+func lookupTXT(ctx context.Context, r dnsresolve.Resolver, name string) ([][]string, error) {
+	txt, err := r.LookupTXT(ctx, name)
+	if errors.Is(err, dnsresolve.ErrNotFound) {
+		return nil, nil
+	}
+	return txt.Records, err
 }
 
 // mxRecord is one MX record: preference and lower-case host, no final dot.

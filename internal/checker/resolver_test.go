@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/dnsresolve"
 )
 
 func TestUnescapeTXT(t *testing.T) {
@@ -74,11 +75,11 @@ func TestResolver(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	txt, err := r.lookupTXT(ctx, "a.test")
+	txt, err := lookupTXT(ctx, r, "a.test")
 	if err != nil || !slices.EqualFunc(txt, [][]string{{"one", "two"}, {`quote"d`}}, slices.Equal) {
 		t.Errorf("lookupTXT = %q, %v", txt, err)
 	}
-	if txt, err := r.lookupTXT(ctx, "nothing.test"); err != nil || txt != nil {
+	if txt, err := lookupTXT(ctx, r, "nothing.test"); err != nil || txt != nil {
 		t.Errorf("lookupTXT(NXDOMAIN) = %q, %v; want nothing, no error", txt, err)
 	}
 	mxs, nx, err := r.lookupMX(ctx, "A.test.")
@@ -98,7 +99,7 @@ func TestResolver(t *testing.T) {
 	if _, err := r.lookupAddrs(ctx, "a.test"); err == nil {
 		t.Error("lookupAddrs of a name without addresses: no error")
 	}
-	if _, err := r.lookupTXT(ctx, "broken.test"); !errors.Is(err, ErrLookup) {
+	if _, err := lookupTXT(ctx, r, "broken.test"); !errors.Is(err, ErrLookup) {
 		t.Errorf("lookupTXT(SERVFAIL): err %v, want ErrLookup", err)
 	}
 	// A server that does not answer: a timeout, wrapped as ErrLookup.
@@ -106,10 +107,52 @@ func TestResolver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dead.lookupTXT(ctx, "a.test"); !errors.Is(err, ErrLookup) {
+	if _, err := lookupTXT(ctx, dead, "a.test"); !errors.Is(err, ErrLookup) {
 		t.Errorf("lookup at a dead server: err %v, want ErrLookup", err)
 	}
 	if _, err := newResolver("no-port", time.Second); err == nil {
 		t.Error("resolver without port accepted")
+	}
+}
+
+// TestResolverContract: the checker's resolver keeps dnsresolve.Resolver's
+// contract, as mailin's dnsresolve.Std does: not-found answers, temporary
+// and other failures, and the AD bit of a validating resolver.
+func TestResolverContract(t *testing.T) {
+	d := checktest.NewDNS(t)
+	d.Add(`a.test. TXT "one" "two"`, `s.test. TXT "signed"`, "mx.test. MX 10 a.test.")
+	d.SetSecure("s.test.")
+	d.SetRcode("broken.test", dns.RcodeServerFailure)
+	d.SetRcode("refused.test", dns.RcodeRefused)
+	var r dnsresolve.Resolver
+	r, err := newResolver(d.Addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if txt, err := r.LookupTXT(ctx, "a.test"); err != nil || txt.Authentic ||
+		!slices.EqualFunc(txt.Records, [][]string{{"one", "two"}}, slices.Equal) {
+		t.Errorf("LookupTXT = %+v, %v", txt, err)
+	}
+	if txt, err := r.LookupTXT(ctx, "s.test"); err != nil || !txt.Authentic {
+		t.Errorf("LookupTXT(validated) = %+v, %v; want the AD bit", txt, err)
+	}
+	for _, name := range []string{"nothing.test", "mx.test."} { // NXDOMAIN, NODATA
+		if txt, err := r.LookupTXT(ctx, name); !errors.Is(err, dnsresolve.ErrNotFound) || errors.Is(err, ErrLookup) || txt.Records != nil {
+			t.Errorf("LookupTXT(%s) = %+v, %v; want ErrNotFound", name, txt, err)
+		}
+	}
+	if _, err := r.LookupTXT(ctx, "broken.test"); !errors.Is(err, dnsresolve.ErrTemporary) || !errors.Is(err, ErrLookup) {
+		t.Errorf("LookupTXT(SERVFAIL): %v, want ErrTemporary and ErrLookup", err)
+	}
+	if _, err := r.LookupTXT(ctx, "refused.test"); !errors.Is(err, ErrLookup) || errors.Is(err, dnsresolve.ErrTemporary) {
+		t.Errorf("LookupTXT(REFUSED): %v, want ErrLookup, not temporary", err)
+	}
+	dead, err := newResolver("127.0.0.1:1", 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dead.LookupTXT(ctx, "a.test"); !errors.Is(err, dnsresolve.ErrTemporary) {
+		t.Errorf("LookupTXT at a dead server: %v, want ErrTemporary", err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 // valid v=TLSRPTv1 record that includes every expected rua.
 func (r *run) checkTLSRPT(ctx context.Context) {
 	name := "_smtp._tls." + r.domain
-	txt, err := r.c.res.lookupTXT(ctx, name)
+	txt, err := lookupTXT(ctx, r.c.txt, name)
 	if err != nil {
 		r.add(dnsFinding(name, err))
 		return

@@ -8,12 +8,13 @@ import (
 	"encoding/base64"
 	"testing"
 
+	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/store"
 )
 
-// memoryKeys serves the records of signers from memory, as LookupTXT.
-func memoryKeys(b *testing.B, signers ...signer) LookupTXT {
-	keys := map[string][]string{}
+// memoryKeys serves the records of signers from memory.
+func memoryKeys(b *testing.B, signers ...signer) dnsresolve.Resolver {
+	keys := map[string][][]string{}
 	for _, s := range signers {
 		var pub []byte
 		tags := "v=DKIM1; "
@@ -27,9 +28,14 @@ func memoryKeys(b *testing.B, signers ...signer) LookupTXT {
 			pub = k.Public().(ed25519.PublicKey)
 			tags += "k=ed25519; "
 		}
-		keys[s.selector+"._domainkey."+s.domain] = []string{tags + "s=tlsrpt; p=" + base64.StdEncoding.EncodeToString(pub)}
+		keys[s.selector+"._domainkey."+s.domain] = [][]string{{tags + "s=tlsrpt; p=" + base64.StdEncoding.EncodeToString(pub)}}
 	}
-	return func(_ context.Context, name string) ([]string, error) { return keys[name], nil }
+	return lookupFunc(func(_ context.Context, name string) (dnsresolve.TXT, error) {
+		if keys[name] == nil {
+			return dnsresolve.TXT{}, dnsresolve.NotFound(name)
+		}
+		return dnsresolve.TXT{Records: keys[name]}, nil
+	})
 }
 
 func BenchmarkVerify(b *testing.B) {
@@ -56,7 +62,7 @@ func BenchmarkProcess(b *testing.B) {
 	s := newSigner(b, nil, "ed25519", "google.com", "s1", "")
 	msg := s.sign(b, reportMessage(b, sample(b, googleJSON), nil))
 	st := openStore(b)
-	p, err := New(st, Options{Domains: []string{"example.com"}, LookupTXT: memoryKeys(b, s), Logger: quiet})
+	p, err := New(st, Options{Domains: []string{"example.com"}, Resolver: memoryKeys(b, s), Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}

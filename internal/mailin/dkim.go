@@ -13,36 +13,9 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 
+	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/store"
 )
-
-// LookupTXT returns the TXT records at name, the strings of each record
-// concatenated, one string per record, as (*net.Resolver).LookupTXT does.
-// A name that does not exist, or has no TXT record, is an error that is not
-// temporary; a failure worth retrying (a timeout, SERVFAIL) is a net.Error
-// whose Temporary method reports true, as *net.DNSError does. It must be
-// safe for concurrent use.
-type LookupTXT func(ctx context.Context, name string) ([]string, error)
-
-// ResolverLookup returns a LookupTXT that asks the DNS server at addr
-// ("HOST:PORT", like dig @server) instead of the system's; "" gives the
-// system's resolver.
-func ResolverLookup(addr string) (LookupTXT, error) {
-	if addr == "" {
-		return net.DefaultResolver.LookupTXT, nil
-	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return nil, fmt.Errorf("mailin: resolver %q: want HOST:PORT: %w", addr, err)
-	}
-	r := &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-	}
-	return r.LookupTXT, nil
-}
 
 // lookupTimeout bounds one key lookup.
 const lookupTimeout = 10 * time.Second
@@ -50,16 +23,16 @@ const lookupTimeout = 10 * time.Second
 // Verifier checks the DKIM signatures (RFC 6376) of report e-mails the way
 // RFC 8460 §5.3 asks. It is safe for concurrent use.
 type Verifier struct {
-	lookup LookupTXT
+	resolver dnsresolve.Resolver
 }
 
-// NewVerifier returns a Verifier fetching keys with lookup (nil:
-// net.DefaultResolver.LookupTXT).
-func NewVerifier(lookup LookupTXT) *Verifier {
-	if lookup == nil {
-		lookup = net.DefaultResolver.LookupTXT
+// NewVerifier returns a Verifier fetching keys with r (nil: the system's
+// resolver, dnsresolve.Std).
+func NewVerifier(r dnsresolve.Resolver) *Verifier {
+	if r == nil {
+		r, _ = dnsresolve.NewStd("")
 	}
-	return &Verifier{lookup: lookup}
+	return &Verifier{resolver: r}
 }
 
 // Verify returns the DKIM verdict on msg, a whole e-mail:
@@ -140,10 +113,11 @@ func (v *Verifier) Verify(ctx context.Context, msg []byte) (store.DKIM, error) {
 func (v *Verifier) lookupKey(ctx context.Context, name string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
-	txts, err := v.lookup(ctx, name)
+	txt, err := v.resolver.LookupTXT(ctx, name)
 	if err != nil {
-		return nil, err
+		return nil, keyError{err}
 	}
+	txts := txt.Joined()
 	out := make([]string, len(txts))
 	for i, txt := range txts {
 		rec, services, ok := withoutServices(txt)
@@ -155,6 +129,18 @@ func (v *Verifier) lookupKey(ctx context.Context, name string) ([]string, error)
 	}
 	return out, nil
 }
+
+// keyError is a failed key lookup as the DKIM library tells a temporary
+// failure (worth retrying the message) from a permanent one (no key): a
+// net.Error whose Temporary method says which (dnsresolve.ErrTemporary).
+type keyError struct{ err error }
+
+func (e keyError) Error() string   { return e.err.Error() }
+func (e keyError) Unwrap() error   { return e.err }
+func (e keyError) Timeout() bool   { return false }
+func (e keyError) Temporary() bool { return errors.Is(e.err, dnsresolve.ErrTemporary) }
+
+var _ net.Error = keyError{}
 
 // withoutServices returns a DKIM key record (RFC 6376 §3.6.1) without its
 // s= tag, the services that tag lists, and whether it had one.

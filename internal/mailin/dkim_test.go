@@ -11,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/store"
 )
 
@@ -204,14 +205,14 @@ func TestReason(t *testing.T) {
 
 func TestResolverLookup(t *testing.T) {
 	for _, addr := range []string{"127.0.0.1", "dns.example"} {
-		if _, err := ResolverLookup(addr); err == nil {
-			t.Errorf("ResolverLookup(%q): no error", addr)
+		if _, err := dnsresolve.NewStd(addr); err == nil {
+			t.Errorf("NewStd(%q): no error", addr)
 		}
 	}
 	d := checktest.NewDNS(t)
 	d.Add(`k._domainkey.example.com. TXT "v=DKIM1; " "p=abc"`)
-	got, err := lookupOf(t, d)(context.Background(), "k._domainkey.example.com")
-	if err != nil || !slices.Equal(got, []string{"v=DKIM1; p=abc"}) {
+	txt, err := lookupOf(t, d).LookupTXT(context.Background(), "k._domainkey.example.com")
+	if got := txt.Joined(); err != nil || !slices.Equal(got, []string{"v=DKIM1; p=abc"}) {
 		t.Errorf("lookup = %q, %v; want the strings of the record joined", got, err)
 	}
 }

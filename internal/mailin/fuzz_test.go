@@ -3,11 +3,13 @@ package mailin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/store"
 )
 
@@ -49,12 +51,12 @@ func FuzzVerify(f *testing.F) {
 	}
 	// Keys are not found (as for an unknown selector) or temporarily not
 	// reachable, by the name's first byte.
-	v := NewVerifier(func(_ context.Context, name string) ([]string, error) {
+	v := NewVerifier(lookupFunc(func(_ context.Context, name string) (dnsresolve.TXT, error) {
 		if strings.HasPrefix(name, "t") {
-			return nil, &net.DNSError{Err: "server misbehaving", Name: name, IsTemporary: true}
+			return dnsresolve.TXT{}, dnsresolve.Temporary(&net.DNSError{Err: "server misbehaving", Name: name, IsTemporary: true})
 		}
-		return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
-	})
+		return dnsresolve.TXT{}, fmt.Errorf("%w: %w", dnsresolve.ErrNotFound, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true})
+	}))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		got, err := v.Verify(context.Background(), msg)
 		if err != nil {

@@ -3,6 +3,7 @@ package mailin
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -18,6 +19,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/dnsresolve"
 )
 
 // Real reports and report e-mails from senders (read-only, beside the repo).
@@ -159,10 +161,17 @@ func (s signer) sign(t testing.TB, msg []byte) []byte {
 	return out.Bytes()
 }
 
-// lookupOf returns the LookupTXT of a loopback DNS server.
-func lookupOf(t testing.TB, dns *checktest.DNS) LookupTXT {
+// lookupFunc is a dnsresolve.Resolver answering with a function.
+type lookupFunc func(ctx context.Context, name string) (dnsresolve.TXT, error)
+
+func (f lookupFunc) LookupTXT(ctx context.Context, name string) (dnsresolve.TXT, error) {
+	return f(ctx, name)
+}
+
+// lookupOf returns the resolver of a loopback DNS server.
+func lookupOf(t testing.TB, dns *checktest.DNS) dnsresolve.Resolver {
 	t.Helper()
-	l, err := ResolverLookup(dns.Addr)
+	l, err := dnsresolve.NewStd(dns.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}

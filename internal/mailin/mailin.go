@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/ingest"
 	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/tlsrpt"
@@ -91,8 +92,8 @@ type Options struct {
 	MaxMessage int64
 	// Limits bound parsing (zero fields: tlsrpt.DefaultLimits).
 	Limits tlsrpt.Limits
-	// LookupTXT fetches DKIM keys (nil: the system's resolver).
-	LookupTXT LookupTXT
+	// Resolver fetches DKIM keys (nil: the system's resolver).
+	Resolver dnsresolve.Resolver
 	// StoreTimeout bounds storing one report (0: ingest's default).
 	StoreTimeout time.Duration
 	// Logger receives one line per message (nil: slog.Default()).
@@ -130,7 +131,7 @@ func New(st ingest.Store, o Options) (*Processor, error) {
 		store: st,
 		ingestOpts: ingest.Options{Domains: o.Domains, Limits: o.Limits, StoreTimeout: o.StoreTimeout,
 			Logger: o.Logger, Now: o.Now},
-		verifier:   NewVerifier(o.LookupTXT),
+		verifier:   NewVerifier(o.Resolver),
 		drop:       o.DropUnsigned,
 		maxMessage: o.MaxMessage,
 		limits:     o.Limits,

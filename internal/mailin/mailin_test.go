@@ -36,7 +36,7 @@ func newProcessor(t *testing.T, st ingest.Store, d *checktest.DNS, o Options) *P
 	if o.Domains == nil {
 		o.Domains = []string{"example.com", "cardinalhealth.ca", "test.xmox.nl"}
 	}
-	o.LookupTXT = lookupOf(t, d)
+	o.Resolver = lookupOf(t, d)
 	if o.Logger == nil {
 		o.Logger = quiet
 	}

@@ -7,7 +7,7 @@
 //	         lambdaenv, awsenv (what the functions read from their environment),
 //	         triage and mxhealth (verdicts and MX health read from report facts)
 //	store    internal/store and its implementations
-//	model    dnsname, mtasts, tlsrpt (RFC 8461, RFC 8460), config, health (check results)
+//	model    dnsname, dnsresolve (the resolver interface), mtasts, tlsrpt (RFC 8461, RFC 8460), config, health (check results)
 //	support  fixtures and generators that import nothing of the project
 //
 // A package may import packages of its own layer and those below, never one

@@ -21,7 +21,7 @@ var layers = []struct {
 	pkgs []string
 }{
 	{"support", []string{"internal/awstest", "internal/lambdatest/...", "internal/checker/checktest", "bench/corpus", "internal/hostile"}},
-	{"model", []string{"internal/dnsname", "internal/mtasts", "internal/tlsrpt", "internal/config", "internal/health"}},
+	{"model", []string{"internal/dnsname", "internal/dnsresolve", "internal/mtasts", "internal/tlsrpt", "internal/config", "internal/health"}},
 	{"store", []string{"internal/store/..."}},
 	{"engine", []string{"internal/ingest", "internal/checker", "internal/dashboard", "internal/mailin",
 		"internal/policyhost", "internal/notify", "internal/sample", "internal/stress",
