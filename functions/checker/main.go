@@ -19,6 +19,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -120,6 +121,11 @@ func newHandler(cfg *config.Config, s lambdaenv.Env, d deps) (*handler, error) {
 	case store.FactLister:
 		cc.Stats = store.Counted{FactLister: s, Counting: counting}
 	}
+	cc.Silence = store.Silence{
+		SenderAfter: time.Duration(cfg.Checker.SilenceSenderDays) * 24 * time.Hour,
+		DomainAfter: time.Duration(cfg.Checker.SilenceDomainDays) * 24 * time.Hour,
+	}
+	cc.SilenceLookbackDays = cfg.Checker.SilenceLookbackDays
 	cc.SMTPProbe = cfg.Checker.SMTPProbe
 	if s.SMTPProbe != nil {
 		cc.SMTPProbe = *s.SMTPProbe

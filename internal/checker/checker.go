@@ -17,6 +17,7 @@ import (
 	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
+	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
 
@@ -29,6 +30,7 @@ const (
 	DefaultHELOName             = "localhost"
 	DefaultReadinessWindowDays  = 14
 	DefaultReadinessMinSessions = 100
+	DefaultSilenceLookbackDays  = 60
 )
 
 // Config is everything the checker takes from outside: where it asks DNS,
@@ -65,6 +67,16 @@ type Config struct {
 	// ReadinessMinSessions is the number of sessions under the sts policy
 	// those days must hold for a domain to be ready (0: 100).
 	ReadinessMinSessions int64
+	// Senders reads the stored facts the silent-sender findings learn
+	// from (silent.go); nil: no silence findings.
+	Senders SenderFacts
+	// Silence says when a regular sender and a domain count as silent;
+	// zero MinReports and MaxInterval take store's defaults, a zero
+	// SenderAfter or DomainAfter switches that finding off.
+	Silence store.Silence
+	// SilenceLookbackDays is the number of days of reports read to learn
+	// who reports a domain and how often, today included (0: 60).
+	SilenceLookbackDays int
 }
 
 // Target is one domain to check, and what it should look like when ststack
@@ -124,6 +136,15 @@ func New(cfg Config) (*Checker, error) {
 	if cfg.ReadinessMinSessions == 0 {
 		cfg.ReadinessMinSessions = DefaultReadinessMinSessions
 	}
+	if cfg.SilenceLookbackDays == 0 {
+		cfg.SilenceLookbackDays = DefaultSilenceLookbackDays
+	}
+	if cfg.Silence.MinReports == 0 {
+		cfg.Silence.MinReports = store.DefaultSilenceMinReports
+	}
+	if cfg.Silence.MaxInterval == 0 {
+		cfg.Silence.MaxInterval = store.DefaultSilenceMaxInterval
+	}
 	switch {
 	case cfg.HTTPSPort < 0 || cfg.HTTPSPort > 65535:
 		return nil, fmt.Errorf("checker: HTTPSPort %d out of range", cfg.HTTPSPort)
@@ -137,6 +158,8 @@ func New(cfg Config) (*Checker, error) {
 		return nil, fmt.Errorf("checker: ReadinessWindowDays %d is negative", cfg.ReadinessWindowDays)
 	case cfg.ReadinessMinSessions < 0:
 		return nil, fmt.Errorf("checker: ReadinessMinSessions %d is negative", cfg.ReadinessMinSessions)
+	case cfg.SilenceLookbackDays < 0 || cfg.Silence.SenderAfter < 0 || cfg.Silence.DomainAfter < 0:
+		return nil, errors.New("checker: negative silence settings")
 	}
 	if err := checkName(strings.ToLower(cfg.HELOName), 1); err != nil {
 		return nil, fmt.Errorf("checker: HELOName %q: %w", cfg.HELOName, err)
@@ -293,6 +316,9 @@ func (c *Checker) Check(ctx context.Context, t Target) health.Result {
 	}
 	if c.cfg.Stats != nil && r.res.Mode != "" {
 		r.checkReports(ctx)
+	}
+	if c.cfg.Senders != nil && r.res.Mode != "" {
+		r.checkSilence(ctx)
 	}
 	return r.res
 }

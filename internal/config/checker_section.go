@@ -9,6 +9,9 @@ type checkerFields struct {
 	smtpProbe   *field // a boolean
 	windowDays  *field // a whole number
 	minSessions *field // a whole number
+	// silence.sender_days, silence.domain_days, silence.lookback_days:
+	// whole numbers.
+	senderDays, domainDays, lookbackDays *field
 }
 
 // checker reads the checker section, structure first, then values;
@@ -18,6 +21,9 @@ func (p *parser) checker(f field) Checker {
 		Schedule:             DefaultSchedule,
 		ReadinessWindowDays:  DefaultReadinessWindowDays,
 		ReadinessMinSessions: DefaultReadinessMinSessions,
+		SilenceSenderDays:    DefaultSilenceSenderDays,
+		SilenceDomainDays:    DefaultSilenceDomainDays,
+		SilenceLookbackDays:  DefaultSilenceLookbackDays,
 	}
 	if f.val == nil {
 		return c
@@ -29,7 +35,7 @@ func (p *parser) checker(f field) Checker {
 
 func (p *parser) checkerStructure(f field) checkerFields {
 	var cf checkerFields
-	fs := p.mapping(f.val, f.path, "schedule", "alert_emails", "smtp_probe", "readiness")
+	fs := p.mapping(f.val, f.path, "schedule", "alert_emails", "smtp_probe", "readiness", "silence")
 	if sf, ok := fs["schedule"]; ok {
 		if s, ok := p.text(sf); ok {
 			cf.schedule = &s
@@ -50,6 +56,14 @@ func (p *parser) checkerStructure(f field) checkerFields {
 		}
 		if mf, ok := rs["min_sessions"]; ok && p.wholeNumber(mf) {
 			cf.minSessions = &mf
+		}
+	}
+	if sf, ok := fs["silence"]; ok {
+		ss := p.mapping(sf.val, sf.path, "sender_days", "domain_days", "lookback_days")
+		for k, dst := range map[string]**field{"sender_days": &cf.senderDays, "domain_days": &cf.domainDays, "lookback_days": &cf.lookbackDays} {
+			if f, ok := ss[k]; ok && p.wholeNumber(f) {
+				*dst = &f
+			}
 		}
 	}
 	return cf
@@ -92,5 +106,34 @@ func (p *parser) checkerValues(cf checkerFields, c *Checker) {
 		if v, ok := p.inRange(*mf, 1, 1<<53); ok {
 			c.ReadinessMinSessions = v
 		}
+	}
+	p.silenceValues(cf, c)
+}
+
+// silenceValues reads checker.silence: 0 switches an alert off; the
+// lookback must cover the longer silence, or a silent sender would drop
+// out of the reports read before it is called silent.
+func (p *parser) silenceValues(cf checkerFields, c *Checker) {
+	if f := cf.lookbackDays; f != nil {
+		if v, ok := p.inRange(*f, 7, 366); ok {
+			c.SilenceLookbackDays = int(v)
+		}
+	}
+	for _, s := range []struct {
+		f   *field
+		dst *int
+	}{{cf.senderDays, &c.SilenceSenderDays}, {cf.domainDays, &c.SilenceDomainDays}} {
+		if s.f == nil {
+			continue
+		}
+		v, ok := p.inRange(*s.f, 0, 366)
+		if !ok {
+			continue
+		}
+		if int(v) >= c.SilenceLookbackDays {
+			p.add(s.f.val.Line, s.f.path, nil, "%d days is not shorter than silence.lookback_days (%d): a sender silent that long is no longer in the reports read", v, c.SilenceLookbackDays)
+			continue
+		}
+		*s.dst = int(v)
 	}
 }

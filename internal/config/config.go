@@ -36,6 +36,13 @@ const (
 	DefaultSchedule             = "rate(1 hour)"
 	DefaultReadinessWindowDays  = 14
 	DefaultReadinessMinSessions = 100
+	// Silent senders (checker.silence; docs/checker.md): an organisation
+	// that reported regularly is silent after 3 days (or two of its
+	// intervals), a domain after 7 days without any report; 60 days of
+	// reports are read to learn who reports and how often.
+	DefaultSilenceSenderDays   = 3
+	DefaultSilenceDomainDays   = 7
+	DefaultSilenceLookbackDays = 60
 
 	// maxStackBase bounds StackName so a stack may add a suffix of its own
 	// ("-certificate") and stay within CloudFormation's 128 characters.
@@ -105,6 +112,12 @@ type Checker struct {
 	SMTPProbe            bool
 	ReadinessWindowDays  int
 	ReadinessMinSessions int64
+	// SilenceSenderDays and SilenceDomainDays are when a regular sender,
+	// and a domain, count as silent (0: never); SilenceLookbackDays is how
+	// many days of reports are read to learn senders and cadences.
+	SilenceSenderDays   int
+	SilenceDomainDays   int
+	SilenceLookbackDays int
 }
 
 // Load reads and parses the organisation file at path.

@@ -261,6 +261,11 @@ func TestParseErrors(t *testing.T) {
 		{"readiness window zero", valid("checker:", "  readiness: {window_days: 0}"), []wantErr{{9, "checker.readiness.window_days", "0 is not 1 to 366"}}},
 		{"readiness sessions string", valid("checker:", "  readiness:", "    min_sessions: many"),
 			[]wantErr{{10, "checker.readiness.min_sessions", "must be a whole number"}}},
+		{"silence sender beyond lookback", valid("checker:", "  silence: {sender_days: 30, lookback_days: 30}"),
+			[]wantErr{{9, "checker.silence.sender_days", "30 days is not shorter than silence.lookback_days (30)"}}},
+		{"silence lookback short", valid("checker:", "  silence:", "    lookback_days: 3"), []wantErr{{10, "checker.silence.lookback_days", "3 is not 7 to 366"}}},
+		{"silence domain negative", valid("checker:", "  silence: {domain_days: -1}"), []wantErr{{9, "checker.silence.domain_days", "-1 is not 0 to 366"}}},
+		{"silence unknown key", valid("checker:", "  silence: {sender_hours: 5}"), []wantErr{{9, "checker.silence.sender_hours", "sender_days, domain_days, lookback_days"}}},
 		{"checker unknown key", valid("checker: {scedule: rate(1 hour)}"), []wantErr{{8, "checker.scedule", "did you mean schedule?"}}},
 		{"checker not a mapping", valid("checker: hourly"), []wantErr{{8, "checker", "must be a mapping"}}},
 
@@ -496,6 +501,16 @@ func TestParseValid(t *testing.T) {
 				ReadinessWindowDays: 30, ReadinessMinSessions: 1000}
 			if !equalChecker(c.Checker, want) {
 				t.Errorf("checker = %+v, want %+v", c.Checker, want)
+			}
+		}},
+		{"checker silence", valid("checker: {silence: {sender_days: 0, domain_days: 10, lookback_days: 90}}"), func(t *testing.T, c *Config) {
+			if c.Checker.SilenceSenderDays != 0 || c.Checker.SilenceDomainDays != 10 || c.Checker.SilenceLookbackDays != 90 {
+				t.Errorf("checker = %+v", c.Checker)
+			}
+		}},
+		{"checker silence defaults", valid("checker: {smtp_probe: false}"), func(t *testing.T, c *Config) {
+			if c.Checker.SilenceSenderDays != 3 || c.Checker.SilenceDomainDays != 7 || c.Checker.SilenceLookbackDays != 60 {
+				t.Errorf("checker = %+v", c.Checker)
 			}
 		}},
 		{"checker partial readiness", valid("checker: {readiness: {min_sessions: 5}}"), func(t *testing.T, c *Config) {

@@ -151,6 +151,13 @@ const (
 	// CodeReportsMXFailing: an MX host (subject) that was healthy in the
 	// reports started failing for many senders (internal/mxhealth).
 	CodeReportsMXFailing Code = "reports-mx-failing"
+	// CodeSenderSilent (subject: the organisation): an organisation that
+	// reported the domain regularly has sent nothing for longer than
+	// checker.silence.sender_days or two of its intervals.
+	// CodeReportsSilent: no report at all for the domain for longer than
+	// checker.silence.domain_days. Both usually mean the rua broke.
+	CodeSenderSilent  Code = "sender-silent"
+	CodeReportsSilent Code = "reports-silent"
 
 	// A retiring domain (RFC 8461 §8.3): waiting, or free to be removed.
 	CodeRetiring Code = "retiring"

@@ -91,6 +91,7 @@ func NewEntry(r *tlsrpt.Report, raw []byte, serves func(domain string) bool, cha
 		f.OrganizationName = e.Report.OrganizationName
 		f.ReportID = e.Report.ReportID
 		f.Start, f.End = e.Report.Start, e.Report.End
+		f.ReceivedAt = e.Report.ReceivedAt
 		e.Facts = append(e.Facts, f)
 		e.Report.Domains = append(e.Report.Domains, d)
 		e.Report.Success = addSat(e.Report.Success, f.Success)

@@ -135,6 +135,10 @@ type Fact struct {
 	ReportID         string    `json:"report_id"`
 	Start            time.Time `json:"start"`
 	End              time.Time `json:"end"`
+	// ReceivedAt is when the report was received (Receipt.ReceivedAt):
+	// how silent-sender alerts tell a report that arrived late from one
+	// that did not arrive. Zero in facts stored before it was recorded.
+	ReceivedAt time.Time `json:"received_at,omitzero"`
 	// Success and Failure are the session counts summed over the
 	// report's policies for Domain.
 	Success int64 `json:"success"`

@@ -55,6 +55,9 @@ func factItem(f store.Fact) (map[string]types.AttributeValue, error) {
 	if f.Conflict {
 		it["conflict"] = &types.AttributeValueMemberBOOL{Value: true}
 	}
+	if !f.ReceivedAt.IsZero() {
+		it["received_at"] = str(timeString(f.ReceivedAt))
+	}
 	return it, nil
 }
 
@@ -77,6 +80,9 @@ func factFromItem(it map[string]types.AttributeValue) (store.Fact, error) {
 	}
 	if _, ok := it["conflict"]; ok {
 		f.Conflict = d.bool("conflict")
+	}
+	if _, ok := it["received_at"]; ok { // absent in facts stored before it was recorded
+		f.ReceivedAt = d.time("received_at")
 	}
 	d.json("policies", &f.Policies)
 	d.json("failures", &f.Failures)
