@@ -118,6 +118,9 @@ func newHandler(cfg *config.Config, s lambdaenv.Env, d deps) (*handler, error) {
 	switch s := d.Stats.(type) {
 	case summedStore:
 		cc.Stats = store.DayCounted{Facts: s, Sums: s, Counting: counting}
+		// Silent senders learn from the day sums too, whatever is
+		// counted (checker.silence; docs/checker.md, "Silent senders").
+		cc.Senders = s
 	case store.FactLister:
 		cc.Stats = store.Counted{FactLister: s, Counting: counting}
 	}

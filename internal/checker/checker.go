@@ -67,9 +67,9 @@ type Config struct {
 	// ReadinessMinSessions is the number of sessions under the sts policy
 	// those days must hold for a domain to be ready (0: 100).
 	ReadinessMinSessions int64
-	// Senders reads the stored facts the silent-sender findings learn
+	// Senders reads the stored reports the silent-sender findings learn
 	// from (silent.go); nil: no silence findings.
-	Senders SenderFacts
+	Senders SenderReports
 	// Silence says when a regular sender and a domain count as silent;
 	// zero MinReports and MaxInterval take store's defaults, a zero
 	// SenderAfter or DomainAfter switches that finding off.

@@ -9,19 +9,23 @@ import (
 	"github.com/ststack/ststack/internal/store"
 )
 
-// SenderFacts gives the stored facts the silent-sender findings learn
-// from.
+// SenderReports gives the stored reports the silent-sender findings
+// learn from: store.ReadSenders reads the day sums of the lookback (one
+// small item a day, each listing the day's senders) and the facts only of
+// days summed before sums listed senders.
 //
-// Facts returns every fact of domain (lower-case A-label) whose day is in
-// [from, to], both inclusive, whatever its provenance or conflict; none and
-// no error for a domain without reports; an error when the store could not
-// be read. Implementations must be safe for concurrent use (both stores
-// are).
-type SenderFacts interface {
-	Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error)
+// DaySums returns one store.DaySum for every day of [from, to] equal to
+// store.SumDays over that day's facts (whatever their provenance or
+// conflict), reading stored sums for days up to complete; Facts returns
+// the facts of domain (lower-case A-label) over [from, to]. Neither fails
+// for a domain without reports; an error means the store could not be
+// read. Implementations must be safe for concurrent use (both stores are).
+type SenderReports interface {
+	store.FactLister
+	store.DaySumReader
 }
 
-// checkSilence learns from the last SilenceLookbackDays of reports which
+// checkSilence learns from the last SilenceLookbackDays of day sums which
 // organisations report the domain and how often (store.Senders), and finds
 // those gone silent, and the domain if nothing arrives at all
 // (docs/checker.md, "Silent senders"). Silence counts from the receipt
@@ -30,7 +34,7 @@ type SenderFacts interface {
 func (r *run) checkSilence(ctx context.Context) {
 	days := r.c.cfg.SilenceLookbackDays
 	to := store.DayOf(r.now)
-	facts, err := r.c.cfg.Senders.Facts(ctx, r.domain, to.AddDays(-(days - 1)), to)
+	senders, err := store.ReadSenders(ctx, r.c.cfg.Senders, r.domain, to.AddDays(-(days - 1)), to, to)
 	if err != nil {
 		f := finding(health.SeverityWarning, health.CodeReportsUnavailable, "silence",
 			"stored TLS reports could not be read to find silent senders: "+oneLine(err),
@@ -39,7 +43,6 @@ func (r *run) checkSilence(ctx context.Context) {
 		return
 	}
 	sil := r.c.cfg.Silence
-	senders := store.Senders(r.domain, facts)
 	const remedy = "check that _smtp._tls.%s still lists a working rua (the report endpoint's DNS and certificate, the mailto's MX and mailbox rules); a sender that no longer sends mail to the domain also stops reporting"
 	if last, silent := sil.SilentDomain(senders, r.now); silent {
 		r.add(finding(health.SeverityWarning, health.CodeReportsSilent, "",
@@ -52,9 +55,9 @@ func (r *run) checkSilence(ctx context.Context) {
 			continue
 		}
 		r.add(finding(health.SeverityWarning, health.CodeSenderSilent, s.Organization,
-			fmt.Sprintf("%s reported %s %s (%s in %d days) and has sent nothing for %s: its last report (%s, covering %s) was received %s",
-				s.Name, r.domain, store.Cadence(s.Interval), plural(s.Reports, "report"), days, ago(r.now.Sub(s.LastReceived)),
-				s.LastReportID, s.LastStart.UTC().Format(time.DateOnly), s.LastReceived.UTC().Format("2006-01-02 15:04 UTC")),
+			fmt.Sprintf("%s reported %s %s (%s in %d days) and has sent nothing for %s: its latest report, from %s, was received %s",
+				s.Organization, r.domain, store.Cadence(s.Interval), plural(s.Reports, "report"), days, ago(r.now.Sub(s.LastReceived)),
+				s.LastStart.UTC().Format(time.DateOnly), s.LastReceived.UTC().Format("2006-01-02 15:04 UTC")),
 			fmt.Sprintf(remedy, r.domain)))
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/ststack/ststack/internal/store"
 )
 
-// fakeFacts is a SenderFacts over a slice of facts.
+// fakeFacts is a SenderReports over a slice of facts.
 type fakeFacts struct {
 	mu    sync.Mutex
 	facts []store.Fact
@@ -34,6 +34,11 @@ func (f *fakeFacts) Facts(_ context.Context, domain string, from, to store.Day) 
 		}
 	}
 	return out, f.err
+}
+
+func (f *fakeFacts) DaySums(ctx context.Context, domain string, from, to, _ store.Day) ([]store.DaySum, error) {
+	facts, err := f.Facts(ctx, domain, from, to)
+	return store.SumDays(domain, from, to, facts), err
 }
 
 func (f *fakeFacts) add(fs ...store.Fact) {
@@ -107,7 +112,7 @@ func TestMonitorSilentSenders(t *testing.T) {
 			t.Errorf("%s: alerts %+v, want %+v (findings %+v)", s.name, got, s.want, res[0].Findings)
 		}
 		for _, f := range res[0].Findings {
-			if f.Code == health.CodeSenderSilent && !containsAll(f.Message, "Google reported s.test every day", "31 reports in 60 days") {
+			if f.Code == health.CodeSenderSilent && !containsAll(f.Message, "google reported s.test every day", "31 reports in 60 days") {
 				t.Errorf("%s: message %q", s.name, f.Message)
 			}
 		}

@@ -294,6 +294,24 @@ type DomainDetail struct {
 	// sessions of the range, judged against the latest check
 	// (internal/triage; docs/checker.md, "Failure triage").
 	Triage []triage.Cluster `json:"triage"`
+	// Senders lists every organisation that reported the domain in the
+	// last checker.silence.lookback_days days (not only the page's
+	// range), most recently heard from first: its learned cadence, its
+	// latest report and whether the checker calls it silent
+	// (docs/checker.md, "Silent senders").
+	Senders []SenderRow `json:"senders"`
+}
+
+// SenderRow is one reporting organisation of a domain.
+type SenderRow struct {
+	store.Sender
+	// Cadence says Interval in words ("every day").
+	Cadence string `json:"cadence"`
+	// Silent is true when the organisation reported regularly and has
+	// sent nothing for longer than checker.silence allows.
+	Silent bool `json:"silent"`
+	// ReportsQuery lists its reports in the dashboard (/reports?…).
+	ReportsQuery string `json:"reports_query"`
 }
 
 // DNSInfo says where a domain's records are published.
@@ -644,6 +662,9 @@ func (m *model) domain(ctx context.Context, d config.Domain, r DayRange) (*Domai
 	}
 	dd.Totals.finish()
 	dd.Triage = triage.Triage(triage.Input{Domain: d.Name, Facts: facts, Counting: m.counting(), Check: chk}, triage.Default)
+	if dd.Senders, err = m.senders(ctx, d.Name); err != nil {
+		return nil, err
+	}
 	if dd.Delegation, err = m.delegation(ctx, d, chk); err != nil {
 		return nil, err
 	}
@@ -651,6 +672,28 @@ func (m *model) domain(ctx context.Context, d config.Domain, r DayRange) (*Domai
 		return nil, err
 	}
 	return dd, nil
+}
+
+// senders lists the organisations that reported domain over the silence
+// lookback, read from the day sums (store.ReadSenders), judged as the
+// checker judges them.
+func (m *model) senders(ctx context.Context, domain string) ([]SenderRow, error) {
+	c := m.cfg.Checker
+	today := m.today()
+	r := DayRange{From: today.AddDays(-(max(c.SilenceLookbackDays, 1) - 1)), To: today}
+	ss, err := store.ReadSenders(ctx, m.st, domain, r.From, r.To, today.AddDays(-liveDays))
+	if err != nil {
+		return nil, err
+	}
+	sil := store.Silence{SenderAfter: time.Duration(c.SilenceSenderDays) * 24 * time.Hour,
+		MinReports: store.DefaultSilenceMinReports, MaxInterval: store.DefaultSilenceMaxInterval}
+	rows := make([]SenderRow, len(ss))
+	for i, s := range ss {
+		q := ReportFilter{DayRange: r, Domain: domain, Organization: s.Organization, Limit: DefaultLimit}
+		rows[i] = SenderRow{Sender: s, Cadence: store.Cadence(s.Interval), Silent: sil.SilentSender(s, m.now()),
+			ReportsQuery: q.values().Encode()}
+	}
+	return rows, nil
 }
 
 // records are the DNS records published for d.

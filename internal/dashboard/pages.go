@@ -35,11 +35,14 @@ func parsePages() (map[string]*template.Template, error) {
 		"sevClass":  func(s health.Severity) string { return "sev-" + s.String() },
 		"daysLeft":  formatDaysLeft,
 		"reportURL": func(key string) string { return "/reports/" + url.PathEscape(key) },
-		"domainURL": func(d string) string { return "/domains/" + url.PathEscape(d) },
-		"known":     func(t tlsrpt.ResultType) bool { return t.Known() },
-		"int64":     func(n int) int64 { return int64(n) },
-		"add":       addSat,
-		"dict":      dict,
+		// reportsURL is the report list of a query that url.Values.Encode
+		// built (SenderRow.ReportsQuery): already escaped.
+		"reportsURL": func(query string) template.URL { return template.URL("/reports?" + query) },
+		"domainURL":  func(d string) string { return "/domains/" + url.PathEscape(d) },
+		"known":      func(t tlsrpt.ResultType) bool { return t.Known() },
+		"int64":      func(n int) int64 { return int64(n) },
+		"add":        addSat,
+		"dict":       dict,
 	}
 	pages := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
@@ -108,6 +111,8 @@ type domainView struct {
 	Ranges []rangeLink
 	// ReportsURL lists the range's reports of the domain.
 	ReportsURL string
+	// SilenceLookbackDays and SilenceSenderDays are checker.silence's.
+	SilenceLookbackDays, SilenceSenderDays int
 }
 
 type rangeLink struct {
@@ -120,7 +125,8 @@ func (h *Handler) domainPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := domainView{DomainDetail: dd, SessionsChart: sessionsChart(dd), FailuresChart: failuresChart(dd)}
+	v := domainView{DomainDetail: dd, SessionsChart: sessionsChart(dd), FailuresChart: failuresChart(dd),
+		SilenceLookbackDays: h.m.cfg.Checker.SilenceLookbackDays, SilenceSenderDays: h.m.cfg.Checker.SilenceSenderDays}
 	if dd.Check != nil {
 		v.Findings = sortFindings(dd.Check.Findings)
 	}

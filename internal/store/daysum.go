@@ -47,6 +47,45 @@ type DaySum struct {
 	// SampleReports counts the day's sample reports (IsSampleReport),
 	// counted or not.
 	SampleReports int `json:"sample_reports,omitempty"`
+	// Senders has one entry per organisation that reported the day, in
+	// order of organisation, whatever the class: what silent-sender
+	// alerts learn from (senders.go).
+	Senders []DaySender `json:"senders,omitempty"`
+	// Version is SumVersion for sums derived since they carry Senders;
+	// 0 in sums stored before (ReadSenders reads their facts instead).
+	Version int `json:"version,omitempty"`
+}
+
+// SumVersion is the Version of the sums SumDays derives.
+const SumVersion = 1
+
+// DaySender is what one organisation reported on one day (by the day its
+// reports start), counted or not: kept small, as every reader of day sums
+// reads it (times are Unix seconds).
+type DaySender struct {
+	Organization string `json:"o"`
+	Reports      int    `json:"n"`
+	// FirstStart and LastStart are the earliest and latest start of the
+	// day's reports; LastReceived their latest receipt (Fact.ReceivedAt,
+	// or the range's end for facts stored before it).
+	FirstStart   int64 `json:"f"`
+	LastStart    int64 `json:"l"`
+	LastReceived int64 `json:"r"`
+}
+
+// add counts f, a fact of d's organisation and day.
+func (d *DaySender) add(f Fact) {
+	start, recv := f.Start.Unix(), received(f).Unix()
+	if d.Reports == 0 || start < d.FirstStart {
+		d.FirstStart = start
+	}
+	if d.Reports == 0 || start > d.LastStart {
+		d.LastStart = start
+	}
+	if d.Reports == 0 || recv > d.LastReceived {
+		d.LastReceived = recv
+	}
+	d.Reports++
 }
 
 // ClassSum sums the facts of a day with one provenance and conflict flag.
@@ -108,8 +147,9 @@ func SumDays(domain string, from, to Day, facts []Fact) []DaySum {
 	index := map[Day]int{}
 	for d := from; d <= to; d = d.AddDays(1) {
 		index[d] = len(sums)
-		sums = append(sums, DaySum{Domain: domain, Day: d})
+		sums = append(sums, DaySum{Domain: domain, Day: d, Version: SumVersion})
 	}
+	senders := make([]map[string]*DaySender, len(sums))
 	type class struct {
 		provenance string
 		conflict   bool
@@ -139,6 +179,15 @@ func SumDays(domain string, from, to Day, facts []Fact) []DaySum {
 		if IsSampleReport(f.OrganizationName, f.ReportID) {
 			sums[i].SampleReports++
 		}
+		if senders[i] == nil {
+			senders[i] = map[string]*DaySender{}
+		}
+		ds := senders[i][f.Organization]
+		if ds == nil {
+			ds = &DaySender{Organization: f.Organization}
+			senders[i][f.Organization] = ds
+		}
+		ds.add(f)
 	}
 	for i := range sums {
 		for _, cl := range classes[i] {
@@ -147,6 +196,10 @@ func SumDays(domain string, from, to Day, facts []Fact) []DaySum {
 		slices.SortFunc(sums[i].Classes, func(a, b ClassSum) int {
 			return cmp.Or(cmp.Compare(a.Provenance, b.Provenance), cmp.Compare(btoi(a.Conflict), btoi(b.Conflict)))
 		})
+		for _, ds := range senders[i] {
+			sums[i].Senders = append(sums[i].Senders, *ds)
+		}
+		slices.SortFunc(sums[i].Senders, func(a, b DaySender) int { return cmp.Compare(a.Organization, b.Organization) })
 	}
 	return sums
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -21,26 +22,20 @@ import (
 // that always reports with a lag is not silent for it. Facts stored before
 // the receipt time was recorded count as received at their range's end.
 
-// Sender is what a domain's facts say about one reporting organisation.
+// Sender is what a domain's reports say about one reporting organisation.
 type Sender struct {
-	// Organization is the normalised name; Name the one last sent.
+	// Organization is the normalised name (Fact.Organization).
 	Organization string `json:"organization"`
-	Name         string `json:"name"`
-	// Reports counts the facts (reports for the domain) read.
+	// Reports counts the reports for the domain read.
 	Reports int `json:"reports"`
 	// Interval is the organisation's learned cadence: the median gap
 	// between the starts of its consecutive reports (24h for a daily
 	// sender, 1h for an hourly one, 168h for a weekly one); 0 with fewer
-	// than two distinct report starts.
+	// than two distinct report starts. Within a day the reports are taken
+	// as evenly spaced (day sums keep a day's first and last start).
 	Interval time.Duration `json:"interval"`
-	// Lag is the median time from a report's range end to its receipt.
-	Lag time.Duration `json:"lag"`
-	// LastStart and LastEnd are the date range of the latest report (by
-	// start), LastReportID and LastReportKey name it.
-	LastStart     time.Time `json:"last_start"`
-	LastEnd       time.Time `json:"last_end"`
-	LastReportID  string    `json:"last_report_id"`
-	LastReportKey string    `json:"last_report_key"`
+	// LastStart is the start of its latest report.
+	LastStart time.Time `json:"last_start"`
 	// LastReceived is the latest receipt of any of its reports, which
 	// may be a late one about an older day.
 	LastReceived time.Time `json:"last_received"`
@@ -56,55 +51,86 @@ func received(f Fact) time.Time {
 }
 
 // Senders groups the facts of domain (others are ignored) by organisation,
-// most recently received first. Every fact counts, whatever its provenance
-// or conflict: silence is about whether reports arrive at all.
+// most recently received first: SendersOf their day sums. Every fact
+// counts, whatever its provenance or conflict: silence is about whether
+// reports arrive at all.
 func Senders(domain string, facts []Fact) []Sender {
-	type acc struct {
-		s      Sender
-		starts []time.Time
-		lags   []time.Duration
-	}
-	by := map[string]*acc{}
+	var from, to Day
 	for _, f := range facts {
 		if f.Domain != domain {
 			continue
 		}
-		a := by[f.Organization]
-		if a == nil {
-			a = &acc{s: Sender{Organization: f.Organization}}
-			by[f.Organization] = a
+		if from == "" || f.Day < from {
+			from = f.Day
 		}
-		a.s.Reports++
-		a.starts = append(a.starts, f.Start)
-		if !f.ReceivedAt.IsZero() {
-			a.lags = append(a.lags, max(f.ReceivedAt.Sub(f.End), 0))
+		if f.Day > to {
+			to = f.Day
 		}
-		if r := received(f); r.After(a.s.LastReceived) {
-			a.s.LastReceived = r
-		}
-		if a.s.LastReportKey == "" || f.Start.After(a.s.LastStart) ||
-			f.Start.Equal(a.s.LastStart) && f.ReportKey > a.s.LastReportKey {
-			a.s.LastStart, a.s.LastEnd = f.Start, f.End
-			a.s.LastReportID, a.s.LastReportKey = f.ReportID, f.ReportKey
-			a.s.Name = f.OrganizationName
+	}
+	if from == "" {
+		return []Sender{}
+	}
+	return SendersOf(SumDays(domain, from, to, facts))
+}
+
+// SendersOf merges the Senders of day sums (of one domain) by
+// organisation, most recently received first.
+func SendersOf(sums []DaySum) []Sender {
+	type acc struct {
+		s    Sender
+		days []DaySender
+	}
+	by := map[string]*acc{}
+	for _, ds := range sums {
+		for _, d := range ds.Senders {
+			a := by[d.Organization]
+			if a == nil {
+				a = &acc{s: Sender{Organization: d.Organization}}
+				by[d.Organization] = a
+			}
+			a.days = append(a.days, d)
+			a.s.Reports += d.Reports
+			if t := time.Unix(d.LastReceived, 0).UTC(); t.After(a.s.LastReceived) {
+				a.s.LastReceived = t
+			}
+			if t := time.Unix(d.LastStart, 0).UTC(); t.After(a.s.LastStart) {
+				a.s.LastStart = t
+			}
 		}
 	}
 	out := make([]Sender, 0, len(by))
 	for _, a := range by {
-		slices.SortFunc(a.starts, time.Time.Compare)
-		a.starts = slices.CompactFunc(a.starts, time.Time.Equal)
-		var gaps []time.Duration
-		for i := 1; i < len(a.starts); i++ {
-			gaps = append(gaps, a.starts[i].Sub(a.starts[i-1]))
-		}
-		a.s.Interval = median(gaps)
-		a.s.Lag = median(a.lags)
+		a.s.Interval = interval(a.days)
 		out = append(out, a.s)
 	}
 	slices.SortFunc(out, func(a, b Sender) int {
 		return cmp.Or(b.LastReceived.Compare(a.LastReceived), cmp.Compare(a.Organization, b.Organization))
 	})
 	return out
+}
+
+// interval is the median gap between consecutive report starts of one
+// organisation's days: within a day, reports with distinct starts are
+// taken as evenly spaced from the first to the last; between days, the gap
+// from one day's last start to the next one's first. Equal starts (two
+// reports of one range) give no gap.
+func interval(days []DaySender) time.Duration {
+	slices.SortFunc(days, func(a, b DaySender) int { return cmp.Compare(a.FirstStart, b.FirstStart) })
+	var gaps []time.Duration
+	for i, d := range days {
+		if n := int64(d.Reports - 1); n > 0 && d.LastStart > d.FirstStart {
+			g := time.Duration((d.LastStart-d.FirstStart)/n) * time.Second
+			for range n {
+				gaps = append(gaps, g)
+			}
+		}
+		if i > 0 {
+			if g := d.FirstStart - days[i-1].LastStart; g > 0 {
+				gaps = append(gaps, time.Duration(g)*time.Second)
+			}
+		}
+	}
+	return median(gaps)
 }
 
 // median is the median of d (the lower of the two middle values), 0 for
@@ -115,6 +141,47 @@ func median(d []time.Duration) time.Duration {
 	}
 	slices.Sort(d)
 	return d[(len(d)-1)/2]
+}
+
+// SenderReader is what ReadSenders needs of a store: its day sums, and
+// its facts for the days whose stored sums predate Senders (both stores
+// have both).
+type SenderReader interface {
+	FactLister
+	DaySumReader
+}
+
+// ReadSenders reads who reported domain over [from, to] from the day sums
+// (complete as in DaySumReader: the caller's last complete day), one small
+// item a day; the days whose stored sum predates SumVersion are read from
+// their facts instead.
+func ReadSenders(ctx context.Context, r SenderReader, domain string, from, to, complete Day) ([]Sender, error) {
+	sums, err := r.DaySums(ctx, domain, from, to, complete)
+	if err != nil {
+		return nil, fmt.Errorf("day sums of %s: %w", domain, err)
+	}
+	var oldFrom, oldTo Day
+	for _, ds := range sums {
+		if ds.Version < SumVersion && len(ds.Classes) > 0 {
+			if oldFrom == "" {
+				oldFrom = ds.Day
+			}
+			oldTo = ds.Day
+		}
+	}
+	if oldFrom != "" {
+		facts, err := r.Facts(ctx, domain, oldFrom, oldTo)
+		if err != nil {
+			return nil, err
+		}
+		fresh := SumDays(domain, oldFrom, oldTo, facts)
+		for i, ds := range sums {
+			if ds.Day >= oldFrom && ds.Day <= oldTo {
+				sums[i] = fresh[int(ds.Day.Time().Sub(oldFrom.Time())/(24*time.Hour))]
+			}
+		}
+	}
+	return SendersOf(sums), nil
 }
 
 // Silence sets when a sender or a domain counts as silent: the

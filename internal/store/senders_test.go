@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -55,24 +56,23 @@ func TestSendersCadence(t *testing.T) {
 	for _, tc := range []struct {
 		org      string
 		interval time.Duration
-		lag      time.Duration
 		reports  int
 		cadence  string
 	}{
-		{"daily", day, 6 * time.Hour, 40, "every day"},
-		{"hourly", time.Hour, 10 * time.Minute, 30, "every hour"},
-		{"weekly", 7 * day, 2 * day, 6, "every week"},
-		{"once", 0, 0, 1, "once"},
+		{"daily", day, 40, "every day"},
+		{"hourly", time.Hour, 30, "every hour"},
+		{"weekly", 7 * day, 6, "every week"},
+		{"once", 0, 1, "once"},
 	} {
 		s := sender(t, ss, tc.org)
-		if s.Interval != tc.interval || s.Lag != tc.lag || s.Reports != tc.reports || Cadence(s.Interval) != tc.cadence {
-			t.Errorf("%s: interval %v lag %v reports %d (%s), want %v %v %d (%s)", tc.org, s.Interval, s.Lag, s.Reports,
-				Cadence(s.Interval), tc.interval, tc.lag, tc.reports, tc.cadence)
+		if s.Interval != tc.interval || s.Reports != tc.reports || Cadence(s.Interval) != tc.cadence {
+			t.Errorf("%s: interval %v reports %d (%s), want %v %d (%s)", tc.org, s.Interval, s.Reports,
+				Cadence(s.Interval), tc.interval, tc.reports, tc.cadence)
 		}
 	}
 	d := sender(t, ss, "daily")
-	if want := base.Add(39 * day); !d.LastStart.Equal(want) || d.LastReportKey != "daily-39" || d.Name != "daily Inc." {
-		t.Errorf("daily: last %v %s %q, want %v daily-39", d.LastStart, d.LastReportKey, d.Name, want)
+	if want := base.Add(39 * day); !d.LastStart.Equal(want) || !d.LastReceived.Equal(want.Add(day+6*time.Hour-time.Second)) {
+		t.Errorf("daily: last start %v received %v, want %v and a day and 6 h later", d.LastStart, d.LastReceived, want)
 	}
 	if ss[0].Organization != "weekly" { // received 2024-03-16, after the last hourly report (03-13)
 		t.Errorf("first sender %s, want the one received last (weekly)", ss[0].Organization)
@@ -140,5 +140,74 @@ func TestSilentDomain(t *testing.T) {
 	old.ReceivedAt = time.Time{}
 	if s := Senders("example.com", []Fact{old}); !s[0].LastReceived.Equal(old.End) {
 		t.Errorf("legacy fact received %v, want its end %v", s[0].LastReceived, old.End)
+	}
+}
+
+// TestSendersTwoReportsADay: an organisation sending two reports a day
+// with the same range (one per policy, say) is still a daily sender.
+func TestSendersTwoReportsADay(t *testing.T) {
+	const day = 24 * time.Hour
+	start := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	a := reportsEvery("twice", start, day, day, time.Hour, 10)
+	b := reportsEvery("twice", start, day, day, time.Hour, 10)
+	for i := range b {
+		b[i].ReportKey += "-b"
+	}
+	s := Senders("example.com", append(a, b...))[0]
+	if s.Interval != day || s.Reports != 20 {
+		t.Errorf("interval %v, reports %d; want 24h, 20", s.Interval, s.Reports)
+	}
+}
+
+// sumsOnly is a SenderReader whose stored sums of some days predate
+// Senders (Version 0, no senders), as sums stored before them read.
+type sumsOnly struct {
+	facts []Fact
+	old   map[Day]bool
+	read  []string
+}
+
+func (s *sumsOnly) Facts(_ context.Context, domain string, from, to Day) ([]Fact, error) {
+	s.read = append(s.read, string(from)+" "+string(to))
+	var out []Fact
+	for _, f := range s.facts {
+		if f.Domain == domain && f.Day >= from && f.Day <= to {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func (s *sumsOnly) DaySums(_ context.Context, domain string, from, to, _ Day) ([]DaySum, error) {
+	sums := SumDays(domain, from, to, s.facts)
+	for i := range sums {
+		if s.old[sums[i].Day] {
+			sums[i].Senders, sums[i].Version = nil, 0
+		}
+	}
+	return sums, nil
+}
+
+// TestReadSenders: the senders read from day sums equal those of the
+// facts, also when some stored sums predate Senders (their facts are read,
+// and only theirs).
+func TestReadSenders(t *testing.T) {
+	const day = 24 * time.Hour
+	facts := reportsEvery("daily", time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), day, day, time.Hour, 15)
+	want := Senders("example.com", facts)
+	r := &sumsOnly{facts: facts, old: map[Day]bool{"2024-03-03": true, "2024-03-05": true}}
+	got, err := ReadSenders(context.Background(), r, "example.com", "2024-02-20", "2024-03-20", "2024-03-18")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != want[0] {
+		t.Errorf("ReadSenders = %+v, want %+v", got, want)
+	}
+	if len(r.read) != 1 || r.read[0] != "2024-03-03 2024-03-05" {
+		t.Errorf("facts read for %q, want the old days 2024-03-03 to 2024-03-05 only", r.read)
+	}
+	r = &sumsOnly{facts: facts}
+	if _, err := ReadSenders(context.Background(), r, "example.com", "2024-02-20", "2024-03-20", "2024-03-18"); err != nil || len(r.read) != 0 {
+		t.Errorf("current sums: facts read %q (%v), want none", r.read, err)
 	}
 }

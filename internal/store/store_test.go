@@ -122,7 +122,7 @@ func TestNewEntry(t *testing.T) {
 		Facts: []Fact{{
 			Domain: "example.com", Day: "2024-02-22", ReportKey: key,
 			Organization: "mail.ru", OrganizationName: " Mail.ru ", ReportID: "123+",
-			Start: start, End: start.Add(24 * time.Hour), Success: 15, Failure: 7,
+			Start: start, End: start.Add(24 * time.Hour), ReceivedAt: received.UTC(), Success: 15, Failure: 7,
 			Policies: []PolicyTotals{{Type: "sts", Success: 10, Failure: 3}, {Type: "tlsa", Success: 5, Failure: 4}},
 			MXHosts:  []string{"mx1.example.com", "mx2.example.com"},
 			Failures: []FailureCount{

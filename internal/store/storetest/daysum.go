@@ -6,6 +6,7 @@ import (
 	"math"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/tlsrpt"
@@ -48,7 +49,20 @@ func testDaySums(t *testing.T, s Store) {
 		{Domain: "example.com", Day: "2024-04-05"},
 		{Domain: "example.com", Day: "2024-04-06", Classes: sts(400)},
 	}
+	// The senders of each day (silent-sender alerts learn from them).
+	var senders [][]string
+	for i := range got {
+		var day []string
+		for _, d := range got[i].Senders {
+			day = append(day, fmt.Sprintf("%s %d %s", d.Organization, d.Reports, time.Unix(d.LastStart, 0).UTC().Format(time.DateOnly)))
+		}
+		senders = append(senders, day)
+		got[i].Senders = nil
+		want[i].Version = store.SumVersion
+	}
 	equal(t, "DaySums", got, want)
+	equal(t, "DaySums senders", senders, [][]string{{"google llc 1 2024-04-01"}, {"google llc 1 2024-04-02", "microsoft corporation 1 2024-04-02"}, nil,
+		{"google llc 1 2024-04-04"}, nil, {"google llc 1 2024-04-06"}})
 	// Read again (from the stored sums), over ranges inside and around.
 	daySums(t, s, "example.com", "2024-04-01", "2024-04-06", "2024-04-04")
 	daySums(t, s, "example.com", "2024-04-02", "2024-04-03", "2024-04-04")
