@@ -1,6 +1,7 @@
 package tlsrpt
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"errors"
@@ -39,20 +40,35 @@ func maxMessageSize(lim Limits) int64 {
 func maxDecoded(lim Limits) int64 { return 2 * maxMessageSize(lim) }
 
 // ExtractFromMessage returns the report carried by an e-mail (RFC 8460
-// §5.3): the first attachment of type application/tlsrpt+gzip,
-// application/tlsrpt+json or application/tlsrpt; failing that, the first of
-// type application/gzip, application/x-gzip, application/octet-stream or
-// application/json whose file name ends in .json, .json.gz or .gz; failing
-// that, for a message that is not multipart, its whole body if it starts like
-// JSON or gzip. Multiparts (any subtype, not only multipart/report) and
-// attached messages (message/rfc822) are searched to a depth of
-// MaxMIMEDepth (or lim.MaxDepth when lower), as streams: an attached
-// message is not copied, and a part that is no report is skipped unread;
-// all levels together decode at most maxDecoded bytes (twice the largest
-// message read). Base64 and quoted-printable transfer encodings are decoded.
-// The bytes are returned as found (gzip or JSON) for ParseReport; a gzip
-// report larger than lim.MaxCompressed or a JSON report larger than
-// lim.MaxDecompressed is ErrTooLarge. No report is ErrNotReport.
+// §5.3), found in every shape real senders use (docs/reports.md, "Report
+// e-mails"), in this order of preference:
+//
+//  1. the first part of type application/tlsrpt+gzip, application/tlsrpt+json
+//     or application/tlsrpt;
+//  2. failing that, the first part of any other type, or none, whose file
+//     name (Content-Disposition filename or Content-Type name, RFC 2231 and
+//     RFC 2047 encodings undone, read leniently when the field is
+//     malformed) ends in .json or .gz (.json.gz);
+//  3. failing that, the first part of any type whose content starts like a
+//     report: gzip, a JSON object, or either in base64 under no
+//     Content-Transfer-Encoding;
+//  4. failing that, for a message that is not multipart, its whole body if
+//     it starts like a report.
+//
+// A part whose content is base64 text of gzip or JSON while no
+// Content-Transfer-Encoding says so is decoded. Zip archives are not read
+// (no TLS-RPT sender is known to send them): a message whose only candidate
+// is one is ErrNotReport, saying so. Multiparts (any subtype, not only
+// multipart/report) and attached messages (message/rfc822, message/global)
+// are searched to a depth of MaxMIMEDepth (or lim.MaxDepth when lower), as
+// streams: an attached message is not copied, and a part that is no report
+// is skipped after its first bytes; all levels together decode at most
+// maxDecoded bytes (twice the largest message read). Base64 and
+// quoted-printable transfer encodings are decoded, 7bit, 8bit and binary
+// taken as they are. The bytes are returned as found (gzip or JSON) for
+// ParseReport; a gzip report larger than lim.MaxCompressed or a JSON report
+// larger than lim.MaxDecompressed is ErrTooLarge. No report is
+// ErrNotReport.
 func ExtractFromMessage(msg []byte, lim Limits) ([]byte, error) {
 	lim = lim.withDefaults()
 	if max := maxMessageSize(lim); int64(len(msg)) > max {
@@ -72,8 +88,13 @@ func ExtractFromMessage(msg []byte, lim Limits) ([]byte, error) {
 		found = x.report
 	case x.named != nil:
 		found = x.named
+	case x.sniffed != nil:
+		found = x.sniffed
 	case x.body != nil:
 		found = x.body
+	case x.zip != "":
+		return nil, fmt.Errorf("%w: %s is a zip archive, which is not read: TLS reports are gzip or JSON "+
+			"(RFC 8460 §5.3) and no sender is known to zip them", ErrNotReport, x.zip)
 	default:
 		return nil, ErrNotReport
 	}
@@ -95,7 +116,9 @@ type extractor struct {
 	overrun  error  // the error of the read that exceeded the budget
 	report   []byte // first application/tlsrpt+* part
 	named    []byte // first part recognised by its file name
+	sniffed  []byte // first part whose content starts like a report
 	body     []byte // a non-multipart message body that looks like a report
+	zip      string // where the first zip archive is, for the error
 }
 
 // entity looks at one MIME entity; where names it for errors ("message part
@@ -132,7 +155,9 @@ func (x *extractor) entity(h textproto.MIMEHeader, body io.Reader, depth int, wh
 			}
 		}
 		return nil
-	case mt == "message/rfc822" && depth > 0:
+	// RFC 2046 §5.2.1 and RFC 6532 §3.7 (message/global: an attached
+	// message with UTF-8 header fields).
+	case mt == "message/rfc822" || mt == "message/global":
 		if depth >= x.maxDepth {
 			return fmt.Errorf("%w: %s: messages nested more than %d deep", ErrTooDeep, where, x.maxDepth)
 		}
@@ -149,17 +174,28 @@ func (x *extractor) entity(h textproto.MIMEHeader, body io.Reader, depth int, wh
 		return x.entity(textproto.MIMEHeader(m.Header), m.Body, depth+1, where+" (attached message)")
 	}
 
-	kind := classifyPart(mt, params, h)
-	if kind == partOther && depth > 0 {
+	kind, name := classifyPart(mt, params, h)
+	switch kind {
+	case partZip:
+		if x.zip == "" {
+			x.zip = where
+			if name != "" {
+				x.zip += " " + strconv.Quote(name)
+			}
+		}
 		return nil
+	case partNamed:
+		if x.named != nil {
+			return nil // the first named part is the one used
+		}
+	case partOther:
+		return x.sniff(h, body, depth, where)
 	}
 	data, err := x.decode(h, body, where)
 	if err != nil {
-		if kind == partOther && x.overrun == nil {
-			return nil // a body that is not a report after all
-		}
 		return err
 	}
+	data = undoUndeclaredBase64(data)
 	if len(data) == 0 {
 		return nil
 	}
@@ -170,14 +206,92 @@ func (x *extractor) entity(h textproto.MIMEHeader, body io.Reader, depth int, wh
 		if x.named == nil {
 			x.named = data
 		}
-	default:
-		// RFC 8460 §5.3 wants multipart/report, but a message whose
-		// whole body is the report has a clear meaning.
-		if trimmed := bytes.TrimLeft(data, " \t\r\n\xef\xbb\xbf"); isGzip(data) || len(trimmed) > 0 && trimmed[0] == '{' {
-			x.body = data
-		}
 	}
 	return nil
+}
+
+// sniffLen is how much of a part that is not labelled a report is read
+// to see whether its content starts like one.
+const sniffLen = 64
+
+// sniff looks at the first bytes of a part that neither its type nor its
+// name make a report: when they start like one (startsLikeReport) the part
+// is read whole, else skipped unread. Senders have labelled reports
+// application/gzip or application/octet-stream without a name, and a
+// message whose whole body is the report has a clear meaning, although RFC
+// 8460 §5.3 wants multipart/report.
+func (x *extractor) sniff(h textproto.MIMEHeader, body io.Reader, depth int, where string) error {
+	if x.sniffed != nil && depth > 0 {
+		return nil
+	}
+	r, err := x.decoder(h, body, where)
+	if err != nil {
+		return nil // an unknown transfer encoding on a part that is not a report
+	}
+	br := bufio.NewReaderSize(r, sniffLen)
+	head, _ := br.Peek(sniffLen)
+	if x.overrun != nil {
+		return x.overrun
+	}
+	if !startsLikeReport(head) {
+		return nil
+	}
+	data, err := x.readPart(br, where)
+	if err != nil {
+		if x.overrun == nil {
+			return nil // not a report after all, or larger than any
+		}
+		return err
+	}
+	data = undoUndeclaredBase64(data)
+	if !startsLikeReport(data) || !isGzip(data) && !jsonObject(data) {
+		return nil
+	}
+	if depth == 0 {
+		x.body = data
+	} else {
+		x.sniffed = data
+	}
+	return nil
+}
+
+// startsLikeReport says whether b starts as a report does: gzip, a JSON
+// object (after a byte order mark and white space), or base64 of either
+// ("H4sI" is gzip's first three bytes, "ey", "ew", "e3" a "{" followed by
+// a quote, white space or a brace).
+func startsLikeReport(b []byte) bool {
+	if isGzip(b) || jsonObject(b) {
+		return true
+	}
+	t := bytes.TrimLeft(b, " \t\r\n")
+	return bytes.HasPrefix(t, []byte("H4sI")) || len(t) >= 2 && t[0] == 'e' && (t[1] == 'y' || t[1] == 'w' || t[1] == '3')
+}
+
+// jsonObject says whether b starts with "{", after a UTF-8 byte order
+// mark and white space.
+func jsonObject(b []byte) bool {
+	t := bytes.TrimLeft(b, " \t\r\n\xef\xbb\xbf")
+	return len(t) > 0 && t[0] == '{'
+}
+
+// undoUndeclaredBase64 returns data decoded from base64 when it is base64
+// text of gzip or JSON that no Content-Transfer-Encoding declared (a sender
+// that forgot the field, RFC 2045 §6.1: the default is 7bit), else data.
+func undoUndeclaredBase64(data []byte) []byte {
+	if isGzip(data) || jsonObject(data) {
+		return data
+	}
+	for _, c := range data {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '+' || c == '/' || c == '=' || c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			return data
+		}
+	}
+	dec, err := io.ReadAll(base64.NewDecoder(base64.RawStdEncoding, &base64Text{r: bytes.NewReader(data)}))
+	if err != nil || !isGzip(dec) && !jsonObject(dec) {
+		return data
+	}
+	return dec
 }
 
 type partKind int
@@ -185,25 +299,81 @@ type partKind int
 const (
 	partOther  partKind = iota
 	partReport          // application/tlsrpt+gzip, +json
-	partNamed           // generic type, report by file name
+	partNamed           // a report by its file name, whatever its type
+	partZip             // a zip archive, not read
 )
 
-func classifyPart(mt string, params map[string]string, h textproto.MIMEHeader) partKind {
-	switch mt {
+// classifyPart says what a leaf part is by its type and file name, and
+// returns the name.
+func classifyPart(mt string, params map[string]string, h textproto.MIMEHeader) (partKind, string) {
+	name := fileName(params, h)
+	lower := strings.ToLower(name)
+	switch {
 	// RFC 8460 §5.3 and §6.4, 6.5: the media types of reports.
-	case "application/tlsrpt+gzip", "application/tlsrpt+json", "application/tlsrpt":
-		return partReport
-	case "application/gzip", "application/x-gzip", "application/octet-stream", "application/json":
-		name := params["name"]
-		if _, dp, err := mime.ParseMediaType(h.Get("Content-Disposition")); err == nil && dp["filename"] != "" {
+	case mt == "application/tlsrpt+gzip" || mt == "application/tlsrpt+json" || mt == "application/tlsrpt":
+		return partReport, name
+	// Any other type, a wrong one (text/plain) or none: the name decides,
+	// as senders name reports "<submitter>!<domain>!<start>!<end>!<id>.json.gz".
+	case strings.HasSuffix(lower, ".json") || strings.HasSuffix(lower, ".gz"):
+		return partNamed, name
+	case strings.HasSuffix(lower, ".zip") || mt == "application/zip" || mt == "application/x-zip-compressed" || mt == "application/x-zip":
+		return partZip, name
+	}
+	return partOther, name
+}
+
+// fileName returns a part's file name: Content-Disposition's filename,
+// else Content-Type's name (params), RFC 2231 continuations and encodings
+// undone by mime.ParseMediaType, an RFC 2047 encoded word decoded, and read
+// leniently from a field that does not parse (an unquoted name with spaces).
+func fileName(params map[string]string, h textproto.MIMEHeader) string {
+	name := params["name"]
+	if name == "" {
+		name = lenientParam(h.Get("Content-Type"), "name")
+	}
+	if cd := h.Get("Content-Disposition"); cd != "" {
+		_, dp, err := mime.ParseMediaType(cd)
+		switch {
+		case err == nil && dp["filename"] != "":
 			name = dp["filename"]
-		}
-		name = strings.ToLower(name)
-		if strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".gz") {
-			return partNamed
+		case err != nil:
+			if n := lenientParam(cd, "filename"); n != "" {
+				name = n
+			}
 		}
 	}
-	return partOther
+	if strings.Contains(name, "=?") {
+		if d, err := new(mime.WordDecoder).DecodeHeader(name); err == nil {
+			name = d
+		}
+	}
+	return strings.TrimSpace(name)
+}
+
+// lenientParam returns the value of parameter key in a header field that
+// mime.ParseMediaType refused: after "key=" (any case), a quoted string or
+// everything up to the next ";".
+func lenientParam(v, key string) string {
+	i := strings.Index(strings.ToLower(v), key+"=")
+	for i > 0 && !strings.ContainsRune("; \t", rune(v[i-1])) {
+		j := strings.Index(strings.ToLower(v[i+1:]), key+"=")
+		if j < 0 {
+			return ""
+		}
+		i += 1 + j
+	}
+	if i < 0 {
+		return ""
+	}
+	rest := strings.TrimLeft(v[i+len(key)+1:], " \t")
+	if strings.HasPrefix(rest, `"`) {
+		if end := strings.IndexByte(rest[1:], '"'); end >= 0 {
+			return rest[1 : 1+end]
+		}
+		return rest[1:]
+	}
+	rest, _, _ = strings.Cut(rest, ";")
+	return strings.TrimSpace(rest)
 }
 
 // mediaType returns the lower-case media type and parameters of a
@@ -228,6 +398,11 @@ func (x *extractor) decode(h textproto.MIMEHeader, body io.Reader, where string)
 	if err != nil {
 		return nil, err
 	}
+	return x.readPart(r, where)
+}
+
+// readPart reads a decoded part, bounded.
+func (x *extractor) readPart(r io.Reader, where string) ([]byte, error) {
 	// Larger than the largest report is no report (ExtractFromMessage
 	// says which bound it exceeds).
 	max := max(x.lim.MaxCompressed, x.lim.MaxDecompressed)

@@ -89,9 +89,42 @@ func extractCases(t testing.TB) []extractCase {
 		{name: "forwarded as message/rfc822", msg: crlf(mailHeader + "Content-Type: multipart/mixed; boundary=fw\n\n--fw\n" + textPart +
 			"\n--fw\nContent-Type: message/rfc822\n\n" + forwarded + "\n--fw--\n"), want: gz},
 
+		// Shapes found by their name or content (issue 17): each failed
+		// before, as ErrNotReport or ErrMalformed.
+		{name: "text/plain named .json", msg: crlf(multipartReport(textPart,
+			"Content-Type: text/plain; charset=us-ascii; name=\"r.json\"\n\n"+baseReport)), want: crlf(baseReport)},
+		{name: "no Content-Type, named .json.gz in disposition", msg: crlf(multipartReport(textPart,
+			"Content-Disposition: attachment; filename=\"google.com!example.com!1!2!001.json.gz\"\nContent-Transfer-Encoding: base64\n\n"+b64(gz))), want: gz},
+		{name: "unknown type named .gz", msg: crlf(multipartReport(textPart,
+			"Content-Type: application/x-gzip-compressed; name=report.gz\nContent-Transfer-Encoding: base64\n\n"+b64(gz))), want: gz},
+		{name: "application/gzip without a name", msg: crlf(multipartReport(textPart,
+			"Content-Type: application/gzip\nContent-Transfer-Encoding: base64\n\n"+b64(gz))), want: gz},
+		{name: "octet-stream without a name, gzip", msg: crlf(multipartReport(textPart,
+			"Content-Type: application/octet-stream\nContent-Disposition: attachment\nContent-Transfer-Encoding: base64\n\n"+b64(gz))), want: gz},
+		{name: "tlsrpt+gzip, base64 without Content-Transfer-Encoding", msg: crlf(multipartReport(textPart,
+			"Content-Type: application/tlsrpt+gzip\n\n"+b64(gz))), want: gz},
+		{name: "tlsrpt+json, base64 without Content-Transfer-Encoding", msg: crlf(multipartReport(textPart,
+			"Content-Type: application/tlsrpt+json\n\n"+b64(report))), want: report},
+		{name: "RFC 2047 encoded name", msg: crlf(multipartReport(textPart,
+			"Content-Type: application/octet-stream; name=\"=?UTF-8?Q?google.com!example.com!1!2.json.gz?=\"\nContent-Transfer-Encoding: base64\n\n"+b64(gz))), want: gz},
+		{name: "RFC 2231 encoded filename", msg: crlf(multipartReport(textPart,
+			"Content-Type: application/octet-stream\nContent-Disposition: attachment; filename*=UTF-8''google.com%21example.com%211%212.json.gz\nContent-Transfer-Encoding: base64\n\n"+b64(gz))), want: gz},
+		{name: "unquoted filename with spaces", msg: crlf(multipartReport(textPart,
+			"Content-Type: application/octet-stream\nContent-Disposition: attachment; filename=TLS report example.com.json.gz\nContent-Transfer-Encoding: base64\n\n"+b64(gz))), want: gz},
+		{name: "named part wins over a sniffed one before it", msg: crlf(multipartReport(
+			"Content-Type: application/gzip\nContent-Transfer-Encoding: base64\n\n"+b64(gzipBytes(t, []byte(`{"other":1}`))),
+			"Content-Type: text/plain; name=r.json\n\n"+baseReport)), want: crlf(baseReport)},
+		{name: "forwarded as message/global", msg: crlf(mailHeader + "Content-Type: multipart/mixed; boundary=fw\n\n--fw\n" + textPart +
+			"\n--fw\nContent-Type: message/global\n\n" + forwarded + "\n--fw--\n"), want: gz},
+		{name: "whole message is an attached message", msg: crlf(mailHeader + "Content-Type: message/rfc822\n\n" + forwarded), want: gz},
+		{name: "zip attachment", msg: crlf(multipartReport(textPart,
+			"Content-Type: application/zip; name=\"google.com!example.com!1!2.json.zip\"\nContent-Transfer-Encoding: base64\n\nUEsDBAo=\n")), err: ErrNotReport},
+		{name: "text part of padding is no report", msg: crlf(multipartReport(textPart, "Content-Type: text/plain\n\nevery day\n")), err: ErrNotReport},
+
 		{name: "no attachment", msg: crlf(multipartReport(textPart, textPart)), err: ErrNotReport},
 		{name: "text body", msg: crlf(mailHeader + "\nHello, no report here.\n"), err: ErrNotReport},
-		{name: "unnamed octet-stream", msg: crlf(multipartReport("Content-Type: application/octet-stream\n\n{}")), err: ErrNotReport},
+		{name: "unnamed octet-stream, JSON", msg: crlf(multipartReport("Content-Type: application/octet-stream\n\n{}")), want: []byte("{}")},
+		{name: "unnamed octet-stream, not a report", msg: crlf(multipartReport("Content-Type: application/octet-stream\n\n%PDF-1.4")), err: ErrNotReport},
 		{name: "empty attachment", msg: crlf(multipartReport("Content-Type: application/tlsrpt+gzip\n\n")), err: ErrNotReport},
 		{name: "bad base64", msg: crlf(multipartReport("Content-Type: application/tlsrpt+gzip\nContent-Transfer-Encoding: base64\n\nH4sI*AAA\n")), err: ErrMalformed},
 		{name: "unknown transfer encoding", msg: crlf(multipartReport("Content-Type: application/tlsrpt+gzip\nContent-Transfer-Encoding: x-uuencode\n\nxx\n")), err: ErrMalformed},
