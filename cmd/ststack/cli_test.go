@@ -281,6 +281,20 @@ func TestReportParseEveryRealReport(t *testing.T) {
 	}
 }
 
+// TestReportParseUnattributed: a policy without policy-domain or
+// policy-type says so in the text output instead of an empty word.
+func TestReportParseUnattributed(t *testing.T) {
+	code, out, errs := runCLI(t, "", "report", "parse", filepath.Join(samples, "stalwart-no-policy-domain.json"))
+	if code != exitOK || !strings.Contains(out, "policy no-policy-found for (no policy-domain): 1 successful, 0 failed sessions") {
+		t.Errorf("code %d\n%s\n%s", code, out, errs)
+	}
+	body := `{"organization-name":"o","report-id":"r","date-range":{"start-datetime":"2024-01-01T00:00:00Z","end-datetime":"2024-01-01T23:59:59Z"},` +
+		`"policies":[{"policy":{"policy-domain":"example.com"},"summary":{"total-successful-session-count":2,"total-failure-session-count":0}}]}`
+	if code, out, errs := runCLI(t, body, "report", "parse", "-"); code != exitOK || !strings.Contains(out, "policy (no policy-type) for example.com: 2 successful") {
+		t.Errorf("code %d\n%s\n%s", code, out, errs)
+	}
+}
+
 func TestReportParseEmail(t *testing.T) {
 	for _, f := range []string{"google-2024-09.eml", "microsoft-2023.eml"} {
 		code, out, errs := runCLI(t, "", "report", "parse", filepath.Join(samples, f))

@@ -118,7 +118,15 @@ e-mail (detected from the content), and prints its normalised form.`)
 	}
 	fmt.Fprintf(w, "range:        %s – %s\n", out.Start.Format(time.RFC3339), out.End.Format(time.RFC3339))
 	for _, p := range out.Policies {
-		fmt.Fprintf(w, "\npolicy %s for %s: %d successful, %d failed sessions\n", p.Type, p.Domain, p.Success, p.Failure)
+		domain := p.Domain
+		if domain == "" {
+			domain = "(no policy-domain)"
+		}
+		typ := p.Type
+		if typ == "" {
+			typ = "(no policy-type)"
+		}
+		fmt.Fprintf(w, "\npolicy %s for %s: %d successful, %d failed sessions\n", typ, domain, p.Success, p.Failure)
 		if len(p.MXHosts) > 0 {
 			fmt.Fprintf(w, "  mx-host: %s\n", strings.Join(p.MXHosts, ", "))
 		}

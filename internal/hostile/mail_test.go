@@ -128,6 +128,24 @@ func attach(msg []byte, levels int, cte string) []byte {
 	return msg
 }
 
+// sniffBait wraps msg as the last part of a multipart/mixed whose parts
+// before it are n unnamed application/octet-stream parts of size bytes that
+// start like a JSON report: each is a candidate found by its content
+// (issue 17), which must cost no more than one part's read.
+func sniffBait(msg []byte, n, size int) []byte {
+	var b bytes.Buffer
+	b.WriteString("From: bait@example.net\r\nSubject: Report Domain: example.com\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=\"S\"\r\n\r\n")
+	part := "{" + strings.Repeat("x", size-1)
+	for range n {
+		b.WriteString("--S\r\nContent-Type: application/octet-stream\r\n\r\n" + part + "\r\n")
+	}
+	b.WriteString("--S\r\nContent-Type: message/rfc822\r\n\r\n")
+	b.Write(msg)
+	b.WriteString("\r\n--S--\r\n")
+	return b.Bytes()
+}
+
 // withFields adds n unsigned header fields in front of msg.
 func withFields(msg []byte, n int) []byte {
 	var b bytes.Buffer
@@ -151,6 +169,7 @@ func mailCases(t *testing.T, s mailSigner) []mailCase {
 			mailin.DoneDir, ""},
 		{fmt.Sprintf("mail-nested-%d-levels-base64-40MB", deepest), attach(reportMail(t, "nested-base64", 15_500_000), deepest, "base64"),
 			mailin.DoneDir, ""},
+		{"mail-sniff-990-json-like-parts-40MB", sniffBait(reportMail(t, "sniff-990", 0), 990, 40_000), mailin.DoneDir, ""},
 		{"mail-dkim-40k-fields-40k-absent", withFields(s.sign(t, reportMail(t, "dkim-40k", 0), 1, 40_000), 40_000),
 			mailin.RejectedDir, fmt.Sprintf("more than %d header fields", mailin.MaxHeaderFields)},
 		{"mail-dkim-worst-accepted", withFields(s.sign(t, reportMail(t, "dkim-worst", 0), mailin.MaxSignatures, mailin.MaxSignedFields-2),

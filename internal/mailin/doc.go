@@ -1,7 +1,7 @@
 // Package mailin receives TLS reports (RFC 8460) by e-mail, the rua=mailto:
 // channel: a message in → the report extracted (tlsrpt.ExtractFromMessage:
-// multipart/report, application/tlsrpt+gzip or +json, plain
-// application/tlsrpt, file names) → its DKIM signatures verified (RFC 8460
+// by media type, file name or content, in any multipart or forwarded
+// message; docs/reports.md, "Report e-mails") → its DKIM signatures verified (RFC 8460
 // §5.3, Verifier) → the report handed to package ingest, so that it gets the
 // same validation, limits, facts and dedupe as a report posted over HTTPS,
 // and a report delivered by both channels is stored once.

@@ -232,6 +232,9 @@ func (p *Processor) process(ctx context.Context, msg []byte) (Outcome, error) {
 	switch {
 	case errors.Is(err, tlsrpt.ErrNotReport):
 		out.Kind, out.Reason = KindNotReport, "no TLS report in the message"
+		if err != tlsrpt.ErrNotReport { // it says more: a zip archive
+			out.Reason += ": " + oneLine(err)
+		}
 		return out, nil
 	case err != nil:
 		out.Kind, out.Reason = KindRefused, oneLine(err)
@@ -272,10 +275,8 @@ func (p *Processor) process(ctx context.Context, msg []byte) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
-	// RFC 8460 §5.3: the subject names the policy domain ("Report Domain:
-	// example.com ..."), a hint for a policy without policy-domain.
 	res, err := in.IngestReport(ctx, rep, data, ingest.Source{Channel: ingest.ChannelEmail,
-		Provenance: out.Provenance, DKIM: &verdict, Hints: []string{subject(msg)}})
+		Provenance: out.Provenance, DKIM: &verdict, Hints: hints(msg)})
 	out.Key, out.Domains, out.Conflicts = res.Key, res.Domains, res.Conflicts
 	switch {
 	case err == nil && res.Created:
@@ -304,18 +305,39 @@ func headerFacts(msg []byte) (id, from, submitter string) {
 	return h("Message-ID"), h("From"), h("TLS-Report-Submitter")
 }
 
-// subject returns the message's Subject, decoded when it is an RFC 2047
-// encoded word, "" when there is none.
-func subject(msg []byte) string {
+// hints returns what the message says of the report's policy domain, for
+// a policy without policy-domain (ingest.Attribute): the TLS-Report-Domain
+// header field and the subject's Report Domain and Report-ID (RFC 8460
+// §5.3), never its Submitter nor the domain after the Report-ID's "@", the
+// sender's own domain, which may be served here too (a deployment that
+// reports to itself). A subject not of the
+// RFC's form is one hint as a whole.
+func hints(msg []byte) []string {
 	m, err := mail.ReadMessage(bytes.NewReader(msg))
 	if err != nil {
-		return ""
+		return nil
 	}
-	s := m.Header.Get("Subject")
-	if d, err := new(mime.WordDecoder).DecodeHeader(s); err == nil {
-		s = d
+	decode := func(s string) string {
+		if d, err := new(mime.WordDecoder).DecodeHeader(s); err == nil {
+			return d
+		}
+		return s
 	}
-	return s
+	var out []string
+	if d := strings.TrimSpace(decode(m.Header.Get("TLS-Report-Domain"))); d != "" {
+		out = append(out, d)
+	}
+	subject := decode(m.Header.Get("Subject"))
+	if sub, ok := tlsrpt.ParseSubject(subject); ok {
+		// A Report-ID is a msg-id (RFC 5322 §3.6.4): what follows its
+		// "@" is the submitter's domain ("<…+example.com@google.com>").
+		id := sub.ReportID
+		if i := strings.LastIndexByte(id, '@'); i >= 0 {
+			id = id[:i]
+		}
+		return append(out, sub.Domain, id)
+	}
+	return append(out, subject)
 }
 
 // oneLine is err's text without package prefixes, one bounded line.
