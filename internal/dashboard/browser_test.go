@@ -2,8 +2,10 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,8 +46,9 @@ func number(t *testing.T, what, s string) int64 {
 	return n
 }
 
-// TestBrowser loads the overview and a domain page in headless Chromium
-// and checks that the numbers shown are the stored facts, that the
+// TestBrowser loads the overview, a domain page with its triage table, the
+// MX view, a tlsa report and the report list in headless Chromium and
+// checks that the numbers shown are the stored facts, that the
 // stylesheet applies under the Content-Security-Policy and that the page
 // logs no error. It is never skipped: without Chromium it fails.
 func TestBrowser(t *testing.T) {
@@ -53,7 +56,10 @@ func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(exe); err != nil {
 		t.Fatalf("Chromium is needed for the end-to-end test and is not at %s (%v): run make tools", exe, err)
 	}
-	f := newFixture(t, fixtureOptions{})
+	// The sample data, and reports where an MX host of example.com starts
+	// failing for more senders than the sample data's three a day
+	// (triage clusters and an onset for the triage and MX views).
+	f := newFixture(t, fixtureOptions{extra: onsetReports([]string{"a.example", "b.example", "c.example", "d.example", "e.example"}, 27)})
 
 	parent, stop := context.WithTimeout(context.Background(), 90*time.Second)
 	defer stop()
@@ -222,6 +228,91 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	shoot("dashboard-domain.png")
+
+	// The triage view of example.com: one row per cluster, each with the
+	// verdict the API gives.
+	const rng = "from=2024-03-20&to=2024-03-28"
+	var dd DomainDetail
+	f.getJSON(t, "/api/v1/domains/example.com?"+rng, 200, &dd)
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.srv.URL+"/domains/example.com?"+rng), chromedp.WaitVisible(chromedp.CSS("#triage-clusters"))); err != nil {
+		t.Fatal(err)
+	}
+	verdicts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#triage-clusters tbody tr')).map(tr =>
+		tr.querySelector('th').innerText.trim() + ' ' + tr.dataset.verdict + ' ' + tr.querySelector('td.num').innerText.trim())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantVerdicts []string
+	for _, c := range dd.Triage {
+		wantVerdicts = append(wantVerdicts, fmt.Sprintf("%s %s %s", c.Day, c.Verdict, formatInt(c.FailedSessions)))
+	}
+	if len(wantVerdicts) == 0 || !slices.Equal(verdicts, wantVerdicts) {
+		t.Errorf("triage rows %q, API %q", verdicts, wantVerdicts)
+	}
+	shoot("dashboard-triage.png")
+
+	// The MX view, reached by its link: each host's failed sessions as the
+	// API gives them, the failing one marked since its first failing day.
+	var mv MXView
+	f.getJSON(t, "/api/v1/domains/example.com/mx?"+rng, 200, &mv)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#mx-view-link")), chromedp.WaitVisible(chromedp.CSS("#mx-hosts"))); err != nil {
+		t.Fatal(err)
+	}
+	type mxRow struct {
+		Host, Failed, Onset string
+	}
+	mxRows, err := chromedp.Run(ctx, chromedp.Evaluate[[]mxRow](`Array.from(document.querySelectorAll('#mx-hosts tbody tr')).map(tr => ({
+		Host: tr.dataset.mx, Failed: tr.querySelector('[data-field="failed-sessions"]').innerText.trim(),
+		Onset: tr.querySelector('[data-field="onset"]')?.innerText.trim() || ''}))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mxRows) != len(mv.Hosts) || len(mxRows) == 0 {
+		t.Fatalf("MX view shows %d hosts, the API %d", len(mxRows), len(mv.Hosts))
+	}
+	onsets := 0
+	for i, r := range mxRows {
+		h := mv.Hosts[i]
+		if r.Host != h.MXHost || number(t, h.MXHost, r.Failed) != h.FailedSessions {
+			t.Errorf("MX row %d: %s %s, API %s %d", i, r.Host, r.Failed, h.MXHost, h.FailedSessions)
+		}
+		if h.Onset != nil {
+			onsets++
+			if r.Onset != "failing since "+string(h.Onset.Since) {
+				t.Errorf("%s: shown %q, API onset since %s", h.MXHost, r.Onset, h.Onset.Since)
+			}
+		}
+	}
+	if onsets != 1 {
+		t.Errorf("%d hosts failing, want mx1.mail.example.net", onsets)
+	}
+	shoot("dashboard-mx.png")
+
+	// A tlsa report: its records, one per line, as the parser reads them.
+	var tlsa ingested
+	for _, in := range f.reports {
+		if in.rep.ReportID == "133529310241234567+example.com" {
+			tlsa = in
+		}
+	}
+	if tlsa.rep == nil {
+		t.Fatal("the tlsa sample was not ingested")
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.srv.URL+"/reports/"+tlsa.key), chromedp.WaitVisible(chromedp.CSS(".tlsa-records"))); err != nil {
+		t.Fatal(err)
+	}
+	records, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('.tlsa-records li')).map(li => li.innerText.trim())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantRecords []string
+	for _, p := range tlsa.rep.Policies {
+		wantRecords = append(wantRecords, p.TLSARecords()...)
+	}
+	if len(wantRecords) != 3 || !slices.Equal(records, wantRecords) {
+		t.Errorf("tlsa records shown %q, parsed %q", records, wantRecords)
+	}
+	shoot("dashboard-tlsa-report.png")
 
 	// The reports with failures, and the newest of them.
 	if err := chromedp.Do(ctx, chromedp.Navigate(f.srv.URL+"/reports?failures=true&domain="+domain), chromedp.WaitVisible(chromedp.CSS("#reports"))); err != nil {

@@ -146,6 +146,7 @@ func (h *Handler) routes() {
 	m := h.mux
 	m.HandleFunc("GET /{$}", h.overviewPage)
 	m.HandleFunc("GET /domains/{domain}", h.domainPage)
+	m.HandleFunc("GET /domains/{domain}/mx", h.mxPage)
 	m.HandleFunc("GET /reports", h.reportsPage)
 	m.HandleFunc("GET /reports/{key}", h.reportPage)
 	m.HandleFunc("GET /reports/{key}/raw", h.raw)
@@ -153,6 +154,7 @@ func (h *Handler) routes() {
 
 	m.HandleFunc("GET "+apiPrefix+"/overview", h.apiOverview)
 	m.HandleFunc("GET "+apiPrefix+"/domains/{domain}", h.apiDomain)
+	m.HandleFunc("GET "+apiPrefix+"/domains/{domain}/mx", h.apiMX)
 	m.HandleFunc("GET "+apiPrefix+"/reports", h.apiReports)
 	m.HandleFunc("GET "+apiPrefix+"/reports/{key}", h.apiReport)
 	m.HandleFunc("GET "+apiPrefix+"/reports/{key}/raw", h.raw)

@@ -8,11 +8,13 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ststack/ststack/internal/health"
+	"github.com/ststack/ststack/internal/mxhealth"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
 
@@ -23,7 +25,7 @@ import (
 
 // pageNames are the templates under assets/templates, each defining
 // "content" for the "layout" of layout.html.
-var pageNames = []string{"overview", "domain", "reports", "report", "error"}
+var pageNames = []string{"overview", "domain", "mx", "reports", "report", "error"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -43,6 +45,8 @@ func parsePages() (map[string]*template.Template, error) {
 		"int64":      func(n int) int64 { return int64(n) },
 		"add":        addSat,
 		"dict":       dict,
+		"lastState":  lastState,
+		"daneRemedy": mxhealth.Remedy,
 	}
 	pages := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
@@ -238,6 +242,17 @@ func (h *Handler) reportPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, http.StatusOK, "report", "Report "+rv.Report.ReportID, v, sample || rv.Sample)
+}
+
+// lastState is the state of the last day of days with reports, "" when
+// none has.
+func lastState(days []mxhealth.HostDay) string {
+	for _, d := range slices.Backward(days) {
+		if d.State != mxhealth.StateNoData {
+			return d.State
+		}
+	}
+	return ""
 }
 
 // dict builds a map from key, value pairs, for passing several values

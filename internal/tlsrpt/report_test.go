@@ -181,6 +181,15 @@ var sampleWants = []struct {
 		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 4, nil, 0, 3, []int64{2, 1}}},
 	},
 	{
+		file: "tlsa-microsoft-shape.json", org: "Microsoft Corporation", id: "133529310241234567+example.com",
+		start: "2024-02-20T00:00:00Z", end: "2024-02-20T23:59:59Z", contact: "tlsrpt-noreply@microsoft.com",
+		policies: []wantPolicy{
+			{PolicyTypeSTS, "example.com", 4, []string{"*.mail.example.net"}, 3, 0, nil},
+			{PolicyTypeTLSA, "example.com", 2, []string{"mx1.mail.example.net"}, 42, 0, nil},
+			{PolicyTypeTLSA, "example.com", 1, []string{"mx2.mail.example.net"}, 11, 4, []int64{4}},
+		},
+	},
+	{
 		file: "rfc8460-example.json", org: "Company-X", id: "5065427c-23d3-47ca-b6e0-946ea0e8c4be",
 		start: "2016-04-01T00:00:00Z", end: "2016-04-01T23:59:59Z", contact: "sts-reporting@company-x.example",
 		policies: []wantPolicy{{PolicyTypeSTS, "company-y.example", 4, []string{"*.mail.company-y.example"}, 5326, 303, []int64{100, 200, 3}}},
