@@ -236,6 +236,7 @@ func TestReportParseEveryRealReport(t *testing.T) {
 		"parsedmarc-empty-detail-fields.json": {"Reporter Example", "2024-06-01T00:00:00Z_example.com", []pol{{"sts", "example.com", 0, 1}}},
 		"parsedmarc-validation-failure.json":  {"Example Inc.", "2024-01-09T00:00:00Z_example.com", []pol{{"sts", "example.com", 0, 3}}},
 		"rfc8460-example.json":                {"Company-X", "5065427c-23d3-47ca-b6e0-946ea0e8c4be", []pol{{"sts", "company-y.example", 5326, 303}}},
+		"tlsa-microsoft-shape.json":           {"Microsoft Corporation", "133529310241234567+example.com", []pol{{"sts", "example.com", 3, 0}, {"tlsa", "example.com", 42, 0}, {"tlsa", "example.com", 11, 4}}},
 		"stalwart-company-x.json":             {"Company-X", "5065427c-23d3-47ca-b6e0-946ea0e8c4be", []pol{{"sts", "company-y.example", 5326, 303}}},
 		// No policy-domain: unattributed without a served domain to
 		// give it; no total-failure-session-count: 0, its details' sum.
