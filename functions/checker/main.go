@@ -33,6 +33,7 @@ import (
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/lambdaenv"
+	"github.com/ststack/ststack/internal/metrics"
 	"github.com/ststack/ststack/internal/notify"
 	"github.com/ststack/ststack/internal/rollout"
 	"github.com/ststack/ststack/internal/store"
@@ -75,6 +76,7 @@ func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Log
 		Stats:   st,
 		Alerter: alerter,
 		Logger:  logger,
+		Metrics: metrics.NewEMF(os.Stdout, nil),
 	})
 }
 
@@ -88,6 +90,9 @@ func settingsFrom(getenv func(string) string) (lambdaenv.Env, error) {
 // checker (its Stats, SMTPProbe and readiness fields are set here) and the
 // store and alerter it works with.
 type deps struct {
+	// Metrics receives each domain's result (nil: none; the function
+	// writes CloudWatch embedded metric format to stdout).
+	Metrics interface{ Checked(health.Result) }
 	Network checker.Config
 	History checker.History
 	Stats   checker.ReportStats
@@ -105,6 +110,7 @@ type handler struct {
 	monitor *checker.Monitor
 	targets []checker.Target
 	logger  *slog.Logger
+	metrics interface{ Checked(health.Result) }
 }
 
 func newHandler(cfg *config.Config, s lambdaenv.Env, d deps) (*handler, error) {
@@ -149,6 +155,7 @@ func newHandler(cfg *config.Config, s lambdaenv.Env, d deps) (*handler, error) {
 		monitor: m,
 		targets: checker.TargetsFromConfig(cfg, s.RUAHTTPS),
 		logger:  d.Logger,
+		metrics: d.Metrics,
 	}, nil
 }
 
@@ -163,6 +170,9 @@ func (h *handler) handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		errs += e
 		warns += w
 		h.logger.InfoContext(ctx, "checked", "domain", r.Domain, "mode", string(r.Mode), "errors", e, "warnings", w)
+		if h.metrics != nil {
+			h.metrics.Checked(r)
+		}
 	}
 	h.logger.InfoContext(ctx, "check run done", "event_id", ev.ID, "domains", len(results), "errors", errs, "warnings", warns)
 	if err != nil {

@@ -26,6 +26,8 @@ import (
 	"github.com/ststack/ststack/internal/checker/checktest"
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/lambdaenv"
+	"github.com/ststack/ststack/internal/metrics"
+	"github.com/ststack/ststack/internal/metrics/emftest"
 	"github.com/ststack/ststack/internal/notify"
 	"github.com/ststack/ststack/internal/store"
 )
@@ -117,10 +119,11 @@ func TestHandler(t *testing.T) {
 	t.Cleanup(srv.Close)
 	client := sns.New(sns.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(),
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), RetryMaxAttempts: 1})
-	var logs bytes.Buffer
+	var logs, stdout bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	hist := checker.NewMemoryHistory()
 	h, err := newHandler(cfg, lambdaenv.Env{RUAHTTPS: ruaHTTPS, TopicARN: "arn:aws:sns:eu-west-1:1:alerts"}, deps{
+		Metrics: metrics.NewEMF(&stdout, func() time.Time { return w.Now }),
 		Network: checker.Config{Resolver: w.DNS.Addr, RootCAs: w.CA.Pool, HTTPSPort: w.HTTPS.Port,
 			SMTPPort: w.SMTP.Port, Now: func() time.Time { return w.Now }, Timeout: 3 * time.Second},
 		History: hist,
@@ -166,6 +169,21 @@ func TestHandler(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"check run done","event_id":"ev-1","domains":2,"errors":1`) {
 		t.Errorf("log lacks the run summary:\n%s", logs.String())
+	}
+	// Findings by severity, per domain and run, in embedded metric format:
+	// the third run's error of a.test is the last a.test error document.
+	ms, err := emftest.Lines(stdout.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]float64{}
+	for _, m := range ms {
+		if m.Name == metrics.MetricFindings {
+			last[m.Dimensions[metrics.DimensionDomain]+" "+m.Dimensions[metrics.DimensionSeverity]] = m.Value
+		}
+	}
+	if len(ms) != 3*2*3 || last["a.test error"] != 1 || last["a.test warning"] != 0 || last["b.test info"] != 1 {
+		t.Errorf("%d metrics, last of each %v; want 3 severities of 2 domains in 3 runs, a.test 1 error, b.test 1 info", len(ms), last)
 	}
 
 	// SNS down: the run fails, and the alert is sent again on the next run.

@@ -34,6 +34,7 @@ import (
 	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/lambdaenv"
 	"github.com/ststack/ststack/internal/mailin"
+	"github.com/ststack/ststack/internal/metrics"
 	"github.com/ststack/ststack/internal/store/awsstore"
 )
 
@@ -82,6 +83,9 @@ func coldStart(ctx context.Context, getenv func(string) string, logger *slog.Log
 		DropUnsigned: drop,
 		Resolver:     resolver,
 		Logger:       logger,
+		// Each stored report measured in CloudWatch's embedded metric
+		// format on stdout (package metrics).
+		Metrics: metrics.NewEMF(os.Stdout, nil),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.ConfigPath, err)

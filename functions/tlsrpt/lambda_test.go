@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/ststack/ststack/internal/awstest"
 	"github.com/ststack/ststack/internal/lambdatest"
+	"github.com/ststack/ststack/internal/metrics"
+	"github.com/ststack/ststack/internal/metrics/emftest"
 	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/store/awsstore"
 	"github.com/ststack/ststack/internal/tlsrpt"
@@ -135,6 +138,22 @@ func TestBootstrap(t *testing.T) {
 	}
 	if f, _ := st.Facts(ctx, "example.net", "0001-01-01", "9999-12-31"); len(f) != 0 {
 		t.Errorf("facts of a refused report: %v", f)
+	}
+	// The metrics the function logged (issue 18 §4): valid embedded
+	// metric format, the stored report counted once (not its duplicate,
+	// not the refused one).
+	ms, err := emftest.Lines(rie.Output())
+	if err != nil {
+		t.Fatalf("function log: %v", err)
+	}
+	counted := map[string]float64{}
+	for _, m := range ms {
+		if m.Namespace == metrics.Namespace && len(m.Dimensions) == 1 {
+			counted[m.Name+" "+m.Dimensions[metrics.DimensionDomain]] += m.Value
+		}
+	}
+	if want := map[string]float64{"Reports example.com": 1, "Sessions example.com": 53, "FailedSessions example.com": 0}; !maps.Equal(counted, want) {
+		t.Errorf("metrics logged %v, want %v\n%s", counted, want, rie.Output())
 	}
 	if out := rie.Output(); !strings.Contains(out, "tlsrpt: accepted") {
 		t.Errorf("function log lacks the accepted line:\n%s", out)

@@ -25,6 +25,7 @@ import (
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/ingest"
 	"github.com/ststack/ststack/internal/lambdaenv"
+	"github.com/ststack/ststack/internal/metrics"
 	"github.com/ststack/ststack/internal/store/awsstore"
 )
 
@@ -56,7 +57,9 @@ func coldStart(getenv func(string) string, logger *slog.Logger) (ingest.LambdaFu
 	// The clients are built by the first report (awsenv.Lazy), not here.
 	st := awsstore.New(awsstore.LazyS3(awsenv.Lazy(s3.NewFromConfig, awsCfg)),
 		awsstore.LazyDynamoDB(awsenv.Lazy(dynamodb.NewFromConfig, awsCfg)), env.Bucket, env.Table)
-	in, err := ingest.New(st, ingest.Options{Domains: cfg.DomainNames(), Logger: logger})
+	// Each stored report is measured in CloudWatch's embedded metric
+	// format on stdout: no API call (package metrics).
+	in, err := ingest.New(st, ingest.Options{Domains: cfg.DomainNames(), Logger: logger, Metrics: metrics.NewEMF(os.Stdout, nil)})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -125,6 +125,18 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Metrics counts the reports stored (nil: none are counted).
+	Metrics Metrics
+}
+
+// Metrics counts stored reports: package metrics (EMF in the functions,
+// Prometheus in ststack serve). Stored is called once for each report whose
+// storage an Ingest call completed (Result.Created; a duplicate is not
+// counted again), after it was stored, with the entry stored. It must be
+// safe for concurrent use, return quickly, and never fail the ingest: a
+// metric that cannot be written is dropped.
+type Metrics interface {
+	Stored(e store.Entry)
 }
 
 // Ingester validates and stores reports. It is safe for concurrent use.
@@ -136,6 +148,7 @@ type Ingester struct {
 	storeTimeout time.Duration
 	log          *slog.Logger
 	now          func() time.Time
+	metrics      Metrics
 }
 
 // New returns an Ingester storing into st.
@@ -154,6 +167,7 @@ func New(st Store, o Options) (*Ingester, error) {
 		storeTimeout: o.StoreTimeout,
 		log:          o.Logger,
 		now:          o.Now,
+		metrics:      o.Metrics,
 	}
 	for _, d := range o.Domains {
 		in.served[strings.ToLower(strings.TrimSuffix(d, "."))] = true
@@ -254,6 +268,9 @@ func (in *Ingester) IngestReport(ctx context.Context, rep *tlsrpt.Report, data [
 		return res, fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	res.Created, res.Key, res.Conflicts = saved.Created, saved.Key, saved.Conflicts
+	if saved.Created && in.metrics != nil {
+		in.metrics.Stored(e)
+	}
 	return res, nil
 }
 

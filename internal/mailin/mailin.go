@@ -100,6 +100,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Metrics counts the reports stored (ingest.Options.Metrics).
+	Metrics ingest.Metrics
 }
 
 // Processor turns report e-mails into stored reports: message → report
@@ -130,7 +132,7 @@ func New(st ingest.Store, o Options) (*Processor, error) {
 	p := &Processor{
 		store: st,
 		ingestOpts: ingest.Options{Domains: o.Domains, Limits: o.Limits, StoreTimeout: o.StoreTimeout,
-			Logger: o.Logger, Now: o.Now},
+			Logger: o.Logger, Now: o.Now, Metrics: o.Metrics},
 		verifier:   NewVerifier(o.Resolver),
 		drop:       o.DropUnsigned,
 		maxMessage: o.MaxMessage,

@@ -20,12 +20,12 @@ var layers = []struct {
 	name string
 	pkgs []string
 }{
-	{"support", []string{"internal/awstest", "internal/lambdatest/...", "internal/checker/checktest", "bench/corpus", "internal/hostile"}},
+	{"support", []string{"internal/awstest", "internal/lambdatest/...", "internal/checker/checktest", "bench/corpus", "internal/hostile", "internal/metrics/emftest"}},
 	{"model", []string{"internal/dnsname", "internal/dnsresolve", "internal/mtasts", "internal/tlsrpt", "internal/config", "internal/health"}},
 	{"store", []string{"internal/store/..."}},
 	{"engine", []string{"internal/ingest", "internal/checker", "internal/dashboard", "internal/mailin",
 		"internal/policyhost", "internal/notify", "internal/sample", "internal/stress",
-		"internal/lambdaenv", "internal/awsenv", "internal/reconcile", "internal/triage", "internal/rollout",
+		"internal/lambdaenv", "internal/awsenv", "internal/reconcile", "internal/triage", "internal/metrics/...", "internal/rollout",
 		"internal/mxhealth"}},
 	{"wiring", []string{"cmd/...", "functions/...", "bench", "bench/cmd/...", "tools/..."}},
 }
@@ -205,6 +205,10 @@ func functionViolations(name string, allowed, deps []string) []string {
 		case name != "checker" && d == module+"/internal/checker",
 			!slices.Contains(dnsFunctions, name) && d == "github.com/miekg/dns":
 			out = append(out, "links "+d)
+		case strings.HasPrefix(d, "github.com/prometheus/"), d == module+"/internal/metrics/emftest":
+			// Prometheus is for ststack serve only (package metrics/prom);
+			// the functions log their metrics in EMF.
+			out = append(out, "links "+d)
 		case d == "github.com/aws/aws-sdk-go-v2/config":
 			out = append(out, "links "+d+" (build the SDK configuration with package awsenv)")
 		case allowed == nil && strings.HasPrefix(d, "github.com/aws/aws-sdk-go-v2"):
@@ -225,6 +229,9 @@ func TestFunctionViolationsFound(t *testing.T) {
 		"github.com/aws/aws-sdk-go-v2/service/sts", "github.com/aws/aws-sdk-go-v2/service/internal/checksum"}
 	if got := functionViolations("tlsrpt", []string{"s3"}, deps); len(got) != 4 {
 		t.Errorf("tlsrpt: %q, want the checker, miekg/dns, sns and sts", got)
+	}
+	if got := functionViolations("tlsrpt", []string{"s3"}, []string{"github.com/prometheus/client_golang/prometheus"}); len(got) != 1 {
+		t.Errorf("tlsrpt with the Prometheus client: %q, want it named", got)
 	}
 	if got := functionViolations("checker", []string{"sns", "sts"}, deps); len(got) != 0 {
 		t.Errorf("checker: %q, want none", got)
