@@ -23,8 +23,11 @@ type MXView struct {
 	SampleData bool     `json:"sample_data"`
 	Hosts      []MXHost `json:"hosts"`
 	// Unnamed counts the failed sessions whose reports named no MX host.
-	Unnamed    int64               `json:"unnamed_failed_sessions"`
-	Thresholds mxhealth.Thresholds `json:"thresholds"`
+	Unnamed int64 `json:"unnamed_failed_sessions"`
+	// TLSA are the DANE policies naming no single MX host (mxhealth.View
+	// .TLSA).
+	TLSA       []mxhealth.TLSAPolicy `json:"tlsa"`
+	Thresholds mxhealth.Thresholds   `json:"thresholds"`
 	// CheckedAt is when the latest check ran; null before the first.
 	CheckedAt *string `json:"checked_at"`
 }
@@ -61,7 +64,7 @@ func (m *model) mx(ctx context.Context, d config.Domain, r DayRange) (*MXView, e
 		return nil, err
 	}
 	hv := mxhealth.Hosts(mxhealth.Input{Domain: d.Name, From: r.From, To: r.To, Facts: facts, Counting: m.counting()}, mxhealth.Default)
-	v := &MXView{Domain: d.Name, DayRange: r, Hosts: []MXHost{}, Unnamed: hv.Unnamed, Thresholds: hv.Thresholds}
+	v := &MXView{Domain: d.Name, DayRange: r, Hosts: []MXHost{}, Unnamed: hv.Unnamed, TLSA: hv.TLSA, Thresholds: hv.Thresholds}
 	byName := map[string]int{}
 	for _, h := range hv.Hosts {
 		mh := MXHost{Host: h, Remedies: []Remedy{}, Findings: []health.Finding{}}

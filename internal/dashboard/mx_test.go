@@ -145,3 +145,40 @@ func TestAPIMXOnset(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMXRealMicrosoftTLSA: the real Microsoft report with a tlsa policy
+// (testdata/tlsrpt/microsoft-2025-05-tlsa.json: no mx-host, the records as
+// one JSON-encoded string) renders with its records. Its domain and day
+// are moved into the fixture (example.com, 2024-03-27): the fixture's clock
+// refuses a report from 2025, and random.net is not served.
+func TestMXRealMicrosoftTLSA(t *testing.T) {
+	raw, err := os.ReadFile(realReports + "/microsoft-2025-05-tlsa.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.ReplaceAll(string(raw), "random.net", "example.com")
+	s = strings.ReplaceAll(s, "2025-05-23", "2024-03-27")
+	f := newFixture(t, fixtureOptions{noSample: true, extra: [][]byte{[]byte(s)}})
+	var v MXView
+	f.getJSON(t, "/api/v1/domains/example.com/mx?from=2024-03-27&to=2024-03-27", 200, &v)
+	want := []string{"3 1 1 6007EEE553E85D8DF007A845D19EC343283D4E416E9A33F9EF3040C8B7C285BC", "3 1 1 837C773D54C2E2BD71871A3FC352BE8214D5646CBAE5E3091401A7274717998B"}
+	if len(v.TLSA) != 1 || !slices.Equal(v.TLSA[0].Records, want) || v.TLSA[0].Success != 2 || len(v.Hosts) != 0 {
+		t.Fatalf("domain tlsa %+v, hosts %+v: want the two records of the one policy, 2 sessions", v.TLSA, v.Hosts)
+	}
+	_, body := f.get(t, "/domains/example.com/mx?from=2024-03-27&to=2024-03-27")
+	if !strings.Contains(string(body), `id="domain-tlsa"`) || !strings.Contains(string(body), want[1]) {
+		t.Error("MX page lacks the domain's tlsa policy")
+	}
+	var key string
+	for _, in := range f.reports {
+		if in.rep.ReportID == "133925885310113267+example.com" {
+			key = in.key
+		}
+	}
+	_, body = f.get(t, "/reports/"+key)
+	for _, r := range want {
+		if !strings.Contains(string(body), "<li><code>"+r+"</code></li>") {
+			t.Errorf("report page does not list record %s", r)
+		}
+	}
+}

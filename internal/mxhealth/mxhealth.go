@@ -80,6 +80,10 @@ type View struct {
 	Hosts []Host `json:"hosts"`
 	// Unnamed counts the failed sessions whose details name no MX host.
 	Unnamed int64 `json:"unnamed_failed_sessions"`
+	// TLSA are the DANE (tlsa) policies that name no single MX host
+	// (Microsoft sends them without mx-host): they apply to the domain's
+	// MX hosts, which ones the report does not say.
+	TLSA []TLSAPolicy `json:"tlsa"`
 	// Thresholds are the ones the states and onsets were judged with.
 	Thresholds Thresholds `json:"thresholds"`
 }
@@ -189,7 +193,8 @@ type hostAcc struct {
 
 // Hosts computes the MX health view of in with thresholds th.
 func Hosts(in Input, th Thresholds) View {
-	v := View{Domain: in.Domain, From: in.From, To: in.To, Hosts: []Host{}, Thresholds: th}
+	v := View{Domain: in.Domain, From: in.From, To: in.To, Hosts: []Host{}, TLSA: []TLSAPolicy{}, Thresholds: th}
+	domainTLSA := &hostAcc{tlsa: map[string]*TLSAPolicy{}, tlsaSet: map[string]map[string]bool{}}
 	if !in.From.Valid() || !in.To.Valid() || in.From > in.To {
 		return v
 	}
@@ -219,29 +224,16 @@ func Hosts(in Input, th Thresholds) View {
 		d.sessions = store.AddSat(d.sessions, store.AddSat(f.Success, f.Failure))
 		for _, p := range f.MXPolicies {
 			if len(p.MXHosts) != 1 || strings.HasPrefix(p.MXHosts[0], "*.") {
+				if p.Type == tlsrpt.PolicyTypeTLSA {
+					domainTLSA.addTLSA(p, f)
+				}
 				continue
 			}
 			a := host(p.MXHosts[0])
 			a.h.Success = store.AddSat(a.h.Success, p.Success)
 			a.h.Failure = store.AddSat(a.h.Failure, p.Failure)
 			if p.Type == tlsrpt.PolicyTypeTLSA {
-				key := strings.Join(p.Records, "\n")
-				t := a.tlsa[key]
-				if t == nil {
-					t = &TLSAPolicy{Records: append([]string{}, p.Records...)}
-					a.tlsa[key] = t
-					a.tlsaSet[key] = map[string]bool{}
-				}
-				t.Success = store.AddSat(t.Success, p.Success)
-				t.Failure = store.AddSat(t.Failure, p.Failure)
-				if !a.tlsaSet[key]["o"+f.Organization] {
-					a.tlsaSet[key]["o"+f.Organization] = true
-					t.Organizations = append(t.Organizations, f.Organization)
-				}
-				if !a.tlsaSet[key]["r"+f.ReportKey] {
-					a.tlsaSet[key]["r"+f.ReportKey] = true
-					t.Reports = append(t.Reports, f.ReportKey)
-				}
+				a.addTLSA(p, f)
 			}
 		}
 		for _, r := range f.Failures {
@@ -296,24 +288,54 @@ func Hosts(in Input, th Thresholds) View {
 			hd.State = state(hd, da != nil, th)
 			h.Days = append(h.Days, hd)
 		}
-		keys := make([]string, 0, len(a.tlsa))
-		for k := range a.tlsa {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			t := *a.tlsa[k]
-			slices.Sort(t.Organizations)
-			slices.Sort(t.Reports)
-			h.TLSA = append(h.TLSA, t)
-		}
+		h.TLSA = append(h.TLSA, a.tlsaPolicies()...)
 		h.Onset = onset(h.Days, a, in.To, th)
 		v.Hosts = append(v.Hosts, h)
 	}
+	v.TLSA = append(v.TLSA, domainTLSA.tlsaPolicies()...)
 	slices.SortFunc(v.Hosts, func(a, b Host) int {
 		return cmp.Or(cmp.Compare(b.FailedSessions, a.FailedSessions), cmp.Compare(a.MXHost, b.MXHost))
 	})
 	return v
+}
+
+// addTLSA sums the tlsa policy p of fact f into a, one entry per set of
+// records.
+func (a *hostAcc) addTLSA(p store.MXPolicy, f store.Fact) {
+	key := strings.Join(p.Records, "\n")
+	t := a.tlsa[key]
+	if t == nil {
+		t = &TLSAPolicy{Records: append([]string{}, p.Records...)}
+		a.tlsa[key] = t
+		a.tlsaSet[key] = map[string]bool{}
+	}
+	t.Success = store.AddSat(t.Success, p.Success)
+	t.Failure = store.AddSat(t.Failure, p.Failure)
+	if !a.tlsaSet[key]["o"+f.Organization] {
+		a.tlsaSet[key]["o"+f.Organization] = true
+		t.Organizations = append(t.Organizations, f.Organization)
+	}
+	if !a.tlsaSet[key]["r"+f.ReportKey] {
+		a.tlsaSet[key]["r"+f.ReportKey] = true
+		t.Reports = append(t.Reports, f.ReportKey)
+	}
+}
+
+// tlsaPolicies returns a's tlsa policies in order of their records.
+func (a *hostAcc) tlsaPolicies() []TLSAPolicy {
+	keys := make([]string, 0, len(a.tlsa))
+	for k := range a.tlsa {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var l []TLSAPolicy
+	for _, k := range keys {
+		t := *a.tlsa[k]
+		slices.Sort(t.Organizations)
+		slices.Sort(t.Reports)
+		l = append(l, t)
+	}
+	return l
 }
 
 // state judges one day of a host (docs/checker.md, "MX health from

@@ -216,3 +216,18 @@ func TestSums(t *testing.T) {
 		t.Error("without the sums the days before are no-data: no onset")
 	}
 }
+
+// TestDomainTLSA: a tlsa policy naming no MX host (as Microsoft sends
+// them) or several is listed for the domain, not for a host.
+func TestDomainTLSA(t *testing.T) {
+	facts := []store.Fact{
+		{Domain: domain, Day: day(0), Organization: "microsoft corporation", ReportKey: "m0", Success: 4,
+			MXPolicies: []store.MXPolicy{{Type: tlsrpt.PolicyTypeTLSA, Records: []string{"3 1 1 60", "3 1 1 83"}, Success: 2}}},
+		{Domain: domain, Day: day(0), Organization: "x.example", ReportKey: "x0", Success: 1,
+			MXPolicies: []store.MXPolicy{{Type: tlsrpt.PolicyTypeTLSA, MXHosts: []string{"a.example.com", "b.example.com"}, Records: []string{"3 1 1 60", "3 1 1 83"}, Success: 1}}},
+	}
+	v := view(facts, 0)
+	if len(v.Hosts) != 0 || len(v.TLSA) != 1 || v.TLSA[0].Success != 3 || !slices.Equal(v.TLSA[0].Reports, []string{"m0", "x0"}) {
+		t.Errorf("hosts %+v, domain tlsa %+v: want one domain policy of 3 sessions from both reports", v.Hosts, v.TLSA)
+	}
+}
