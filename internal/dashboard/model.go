@@ -15,6 +15,7 @@ import (
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/health"
 	"github.com/ststack/ststack/internal/mtasts"
+	"github.com/ststack/ststack/internal/rollout"
 	"github.com/ststack/ststack/internal/sample"
 	"github.com/ststack/ststack/internal/store"
 	"github.com/ststack/ststack/internal/tlsrpt"
@@ -51,6 +52,8 @@ type DomainStatus struct {
 	// second, different body under one identity (left out of the sums
 	// unless reporting.count.conflicting).
 	Conflicting int `json:"conflicting"`
+	// Rollout is the domain's rollout stage and next step (rollout.go).
+	Rollout *RolloutStatus `json:"rollout"`
 }
 
 // Window is the report volume of a day range.
@@ -300,6 +303,9 @@ type DomainDetail struct {
 	// latest report and whether the checker calls it silent
 	// (docs/checker.md, "Silent senders").
 	Senders []SenderRow `json:"senders"`
+	// Rollout is the domain's rollout stage, next step and its evidence
+	// (`ststack plan`, docs/rollout.md; rollout.go).
+	Rollout rollout.Step `json:"rollout"`
 }
 
 // SenderRow is one reporting organisation of a domain.
@@ -592,6 +598,11 @@ func (m *model) overview(ctx context.Context) (*Overview, error) {
 		}
 		s.Last7Days.finish()
 		s.Last30Days.finish()
+		step, err := m.rolloutStep(ctx, d, sums, w30.From, w30.To, chk) // rollout.go
+		if err != nil {
+			return err
+		}
+		s.Rollout = statusOf(step)
 		o.Domains[i] = s
 		sampleSeen[i] = slices.ContainsFunc(sums, isSampleSum)
 		return nil
@@ -663,6 +674,9 @@ func (m *model) domain(ctx context.Context, d config.Domain, r DayRange) (*Domai
 	dd.Totals.finish()
 	dd.Triage = triage.Triage(triage.Input{Domain: d.Name, Facts: facts, Counting: m.counting(), Check: chk}, triage.Default)
 	if dd.Senders, err = m.senders(ctx, d.Name); err != nil {
+		return nil, err
+	}
+	if dd.Rollout, err = m.rolloutStep(ctx, d, nil, "", "", chk); err != nil { // rollout.go
 		return nil, err
 	}
 	if dd.Delegation, err = m.delegation(ctx, d, chk); err != nil {

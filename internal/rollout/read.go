@@ -7,6 +7,7 @@ import (
 
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/health"
+	"github.com/ststack/ststack/internal/mtasts"
 	"github.com/ststack/ststack/internal/store"
 )
 
@@ -31,23 +32,59 @@ func Counting(c *config.Config) store.Counting {
 	return store.Counting{Provenances: c.Reporting.Count.Provenances, Conflicting: c.Reporting.Count.Conflicting}
 }
 
+// FactSource is the part of Source that Gather reads.
+type FactSource interface {
+	Facts(ctx context.Context, domain string, from, to store.Day) ([]store.Fact, error)
+}
+
 // Read gathers Decide's input for domain d at now: the day sums of the
 // lookback (days before today are complete), the facts of the days with
 // failed sts sessions only, and the latest check result. check, when not
 // nil, is used instead of the stored result (the checker's own run).
 func Read(ctx context.Context, src Source, d config.Domain, counting store.Counting, th Thresholds, now time.Time, check *health.Result) (Input, error) {
+	var sums []store.DaySum
+	if !d.Retiring() && d.Policy.Mode != mtasts.ModeNone {
+		today := store.DayOf(now)
+		var err error
+		sums, err = src.DaySums(ctx, d.Name, today.AddDays(-(th.Lookback() - 1)), today, today.AddDays(-1))
+		if err != nil {
+			return Input{}, fmt.Errorf("rollout: day sums of %s: %w", d.Name, err)
+		}
+	}
+	if check == nil {
+		r, ok, err := src.Last(ctx, d.Name)
+		if err != nil {
+			return Input{}, fmt.Errorf("rollout: check result of %s: %w", d.Name, err)
+		}
+		if ok {
+			check = &r
+		}
+	}
+	return Gather(ctx, src, d, sums, counting, th, now, check)
+}
+
+// Covers reports whether day sums of [from, to] hold the lookback at now,
+// so that Gather can use them instead of reading again.
+func (th Thresholds) Covers(from, to store.Day, now time.Time) bool {
+	today := store.DayOf(now)
+	return from <= today.AddDays(-(th.Lookback()-1)) && to >= today
+}
+
+// Gather builds Decide's input for domain d at now from day sums already
+// read (those within the lookback are used) and the latest check (nil:
+// none), reading only the facts of the days with failed sts sessions.
+func Gather(ctx context.Context, src FactSource, d config.Domain, sums []store.DaySum, counting store.Counting, th Thresholds, now time.Time, check *health.Result) (Input, error) {
 	in := Input{Domain: d, Now: now, Counting: counting, Check: check}
-	if d.Retiring() || d.Policy.Mode == "none" {
+	if d.Retiring() || d.Policy.Mode == mtasts.ModeNone {
 		return in, nil
 	}
 	today := store.DayOf(now)
 	from := today.AddDays(-(th.Lookback() - 1))
-	sums, err := src.DaySums(ctx, d.Name, from, today, today.AddDays(-1))
-	if err != nil {
-		return Input{}, fmt.Errorf("rollout: day sums of %s: %w", d.Name, err)
-	}
 	var first, last store.Day
 	for _, s := range sums {
+		if s.Day < from || s.Day > today {
+			continue
+		}
 		c := s.Counted(counting)
 		in.Days = append(in.Days, Day{Day: s.Day, DayCount: c})
 		if c.STS.Failure > 0 {
@@ -58,17 +95,9 @@ func Read(ctx context.Context, src Source, d config.Domain, counting store.Count
 		}
 	}
 	if first != "" {
+		var err error
 		if in.Facts, err = src.Facts(ctx, d.Name, first, last); err != nil {
 			return Input{}, fmt.Errorf("rollout: facts of %s: %w", d.Name, err)
-		}
-	}
-	if check == nil {
-		r, ok, err := src.Last(ctx, d.Name)
-		if err != nil {
-			return Input{}, fmt.Errorf("rollout: check result of %s: %w", d.Name, err)
-		}
-		if ok {
-			in.Check = &r
 		}
 	}
 	return in, nil
