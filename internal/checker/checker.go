@@ -236,26 +236,34 @@ func (e *certError) Error() string {
 // after each domain (never concurrently) with the number done so far.
 func (c *Checker) CheckAll(ctx context.Context, targets []Target, progress func(done, total int)) []health.Result {
 	results := make([]health.Result, len(targets))
-	sem := make(chan struct{}, c.cfg.Concurrency)
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	done := 0
-	for i, t := range targets {
+	c.each(len(targets), func(i int) {
+		results[i] = c.Check(ctx, targets[i])
+		if progress != nil {
+			mu.Lock()
+			done++
+			progress(done, len(targets))
+			mu.Unlock()
+		}
+	})
+	return results
+}
+
+// each calls fn(i) for every i in [0, n), Concurrency at a time, and
+// returns when all have returned.
+func (c *Checker) each(n int, fn func(i int)) {
+	sem := make(chan struct{}, c.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i := range n {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			results[i] = c.Check(ctx, t)
-			if progress != nil {
-				mu.Lock()
-				done++
-				progress(done, len(targets))
-				mu.Unlock()
-			}
+			fn(i)
 		}()
 	}
 	wg.Wait()
-	return results
 }
 
 // run is the state of checking one domain.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	"github.com/ststack/ststack/internal/checker/checktest"
@@ -257,4 +258,65 @@ func TestMonitorRollout(t *testing.T) {
 	ro.fail = nil
 	ro.step = "max_age 604800"
 	run("next step", []alert{{"plan.test", []string{"info rollout-step max_age 604800"}, []string{"info rollout-step enforce"}}})
+}
+
+// gateHistory is a History whose Last waits (up to 2 s) until want calls
+// are in flight together, and remembers the most it saw.
+type gateHistory struct {
+	*MemoryHistory
+	want     int
+	mu       sync.Mutex
+	inflight int
+	most     int
+	arrived  chan struct{}
+}
+
+func (g *gateHistory) Last(ctx context.Context, domain string) (health.Result, bool, error) {
+	g.mu.Lock()
+	g.inflight++
+	g.most = max(g.most, g.inflight)
+	if g.inflight == g.want {
+		close(g.arrived)
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.arrived:
+	case <-time.After(2 * time.Second):
+	}
+	g.mu.Lock()
+	g.inflight--
+	g.mu.Unlock()
+	return g.MemoryHistory.Last(ctx, domain)
+}
+
+// TestMonitorRecordsConcurrently: a run records domains (history read,
+// alert, save) as many at a time as it checks, not one after the other:
+// at 1,000 domains the store's round trips would otherwise add up to most
+// of the run (BenchmarkMonitor1000Domains). Results and errors keep the
+// order of the targets.
+func TestMonitorRecordsConcurrently(t *testing.T) {
+	w := checktest.NewWorld(t, testNow)
+	var targets []Target
+	for _, name := range []string{"a.test", "b.test", "c.test", "d.test"} {
+		d, p := healthyDomain(t, name, "enforce")
+		w.Serve(t, d)
+		targets = append(targets, testTarget(t, name, p))
+	}
+	h := &gateHistory{MemoryHistory: NewMemoryHistory(), want: 4, arrived: make(chan struct{})}
+	m := &Monitor{Checker: newChecker(t, testConfig(w)), History: h, Alerter: &recorder{}}
+	results, err := m.Run(context.Background(), targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.most < 2 {
+		t.Errorf("at most %d history reads in flight at once, want the domains recorded concurrently", h.most)
+	}
+	for i, r := range results {
+		if r.Domain != targets[i].Domain {
+			t.Errorf("result %d is %s, want %s", i, r.Domain, targets[i].Domain)
+		}
+		if _, ok, _ := h.MemoryHistory.Last(context.Background(), r.Domain); !ok {
+			t.Errorf("%s not saved", r.Domain)
+		}
+	}
 }
