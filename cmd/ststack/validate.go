@@ -175,8 +175,9 @@ func runConfig(ctx context.Context, args []string, env *cliEnv) int {
 		`Validates the organisation file and prints, for every domain, the policy id
 and the DNS records ststack publishes (or that you create, for external DNS).
 With --deployed, it also compares the file with the deployed stack, whose
-outputs OUTPUTS.json holds (aws cloudformation describe-stacks --stack-name
-STACK > OUTPUTS.json, or cdk deploy --outputs-file), and refuses removing a
+outputs OUTPUTS.json holds (aws cloudformation describe-stacks --region
+us-east-1 > OUTPUTS.json: the domains' outputs are in the edge stack's
+shards), and refuses removing a
 domain before senders' cached copies of its policy have expired (RFC 8461
 §8.3; see retire: in docs/config.md).`)
 	asJSON := fs.Bool("json", false, "print the result as JSON")

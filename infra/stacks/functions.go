@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -123,11 +124,26 @@ func noAsyncRetries(scope constructs.Construct, id string, fn constructs.IConstr
 // framework onEvent) their retry count; call it once every construct is
 // in place.
 func (d *Deployment) limitAsyncRetries() {
-	for _, s := range []awscdk.Stack{d.Certificate, d.Main} {
+	for _, s := range d.stacks() {
 		if p := s.Node().TryFindChild(jsii.String(customResourceProvider)); p != nil {
 			noAsyncRetries(s, "CustomResourceProviderAsync", p)
 		}
 	}
-	noAsyncRetries(d.Main, "InvalidationProviderAsync",
+	noAsyncRetries(d.Edge, "InvalidationProviderAsync",
 		d.invalidation.provider.Node().FindChild(jsii.String("framework-onEvent")))
+}
+
+// stacks are every stack of the deployment: main, edge and the edge's
+// shards, by shard number.
+func (d *Deployment) stacks() []awscdk.Stack {
+	out := []awscdk.Stack{d.Main, d.Edge}
+	ns := make([]int, 0, len(d.Shards))
+	for n := range d.Shards {
+		ns = append(ns, n)
+	}
+	sort.Ints(ns)
+	for _, n := range ns {
+		out = append(out, d.Shards[n])
+	}
+	return out
 }

@@ -54,6 +54,9 @@ func functionNames(cfg *config.Config) []string {
 	if cfg.Reporting.Email.Receive {
 		fns = append(fns, fnMailin)
 	}
+	if hasDelegated(cfg) {
+		fns = append(fns, fnReconciler)
+	}
 	return fns
 }
 

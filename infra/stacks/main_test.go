@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ststack/ststack/internal/config"
 )
 
 var update = flag.Bool("update", false, "rewrite the template snapshots in testdata/")
@@ -57,7 +59,7 @@ func fixtureDir(t *testing.T) string {
 			return
 		}
 		fixtures.dir = dir
-		for _, fn := range []string{fnPolicy, fnTLSRPT, fnChecker, fnMailin} {
+		for _, fn := range []string{fnPolicy, fnTLSRPT, fnChecker, fnMailin, fnReconciler} {
 			if err := os.MkdirAll(filepath.Join(dir, "lambda", fn), 0o755); err != nil {
 				fixtures.err = err
 				return
@@ -77,9 +79,30 @@ func fixtureDir(t *testing.T) string {
 // synthesized is one organisation's app, synthesized.
 type synthesized struct {
 	d          *Deployment
-	cert, main assertions.Template
-	certJSON   map[string]any
+	edge, main assertions.Template
+	edgeJSON   map[string]any
 	mainJSON   map[string]any
+	shardJSON  map[int]map[string]any // the edge stack's nested stacks, by shard
+}
+
+// templates are every template of the deployment (main, edge, shards),
+// by the stack's construct path.
+func (s *synthesized) templates() map[string]map[string]any {
+	out := map[string]map[string]any{*s.d.Main.Node().Path(): s.mainJSON, *s.d.Edge.Node().Path(): s.edgeJSON}
+	for n, ns := range s.d.Shards {
+		out[*ns.Node().Path()] = s.shardJSON[n]
+	}
+	return out
+}
+
+// shardOf returns the template of the shard holding domain.
+func (s *synthesized) shardOf(t *testing.T, domain string) map[string]any {
+	t.Helper()
+	tmpl, ok := s.shardJSON[config.DomainShard(domain)]
+	if !ok {
+		t.Fatalf("no shard for %s", domain)
+	}
+	return tmpl
 }
 
 // synth builds (once per organisation file) and synthesizes the app.
@@ -102,11 +125,26 @@ func synth(t *testing.T, configPath string) *synthesized {
 		if err != nil {
 			t.Fatalf("New(%s): %v", configPath, err)
 		}
-		s = &synthesized{d: d}
-		s.cert = assertions.Template_FromStack(d.Certificate, nil)
+		s = &synthesized{d: d, shardJSON: map[int]map[string]any{}}
+		s.edge = assertions.Template_FromStack(d.Edge, nil)
 		s.main = assertions.Template_FromStack(d.Main, nil)
-		s.certJSON = toMap(t, s.cert.ToJSON())
+		s.edgeJSON = toMap(t, s.edge.ToJSON())
 		s.mainJSON = toMap(t, s.main.ToJSON())
+		// The shards' templates from the assembly's files (the
+		// assertions library does not find every nested stack's
+		// artifact).
+		dir := *app.Synth(nil).Directory()
+		for n, ns := range d.Shards {
+			b, err := os.ReadFile(filepath.Join(dir, *ns.TemplateFile()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tmpl map[string]any
+			if err := json.Unmarshal(b, &tmpl); err != nil {
+				t.Fatal(err)
+			}
+			s.shardJSON[n] = tmpl
+		}
 	})
 	if fixtures.synth == nil {
 		fixtures.synth = map[string]*synthesized{}

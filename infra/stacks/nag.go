@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -52,7 +53,7 @@ func suppress(c constructs.IConstruct, id, reason string, appliesTo ...any) {
 // its reason. Each is as narrow as the finding: one construct, and for
 // IAM findings the one policy or resource pattern.
 func (d *Deployment) suppressNag() {
-	for _, s := range []awscdk.Stack{d.Certificate, d.Main} {
+	for _, s := range d.stacks() {
 		if p := s.Node().TryFindChild(jsii.String(customResourceProvider)); p != nil {
 			suppress(p, "IAM4",
 				"CDK's AwsCustomResource provider, run only during deployments; the managed policy lets it write its own logs and nothing else",
@@ -77,12 +78,15 @@ func (d *Deployment) suppressNag() {
 		"Sending MTAs anywhere in the world must be able to fetch the policies")
 	suppress(d.distribution, "CFR2",
 		"Read-only public policies of a few hundred bytes, cached at the edge; WAF would cost more than it protects")
+	suppress(d.distribution, "CFR4",
+		"A multi-tenant distribution serves viewers with each tenant's certificate (edge.go); the distribution's own viewer "+
+			"certificate is CloudFront's default for its cloudfront.net name, which nothing publishes")
 	// The policy invalidation's provider framework (invalidation.go).
 	waiter := d.invalidation.provider.Node().FindChild(jsii.String("waiter-state-machine"))
 	invoke := cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Invalidation(OnEvent|IsComplete|Providerframework(isComplete|onTimeout))[0-9A-F]{8}\.Arn>:\*$/`)}
 	for _, role := range []constructs.IConstruct{waiter,
-		d.Main.Node().FindChild(jsii.String("InvalidationProviderOnEventRole")),
-		d.Main.Node().FindChild(jsii.String("InvalidationProviderWaiterRole"))} {
+		d.Edge.Node().FindChild(jsii.String("InvalidationProviderOnEventRole")),
+		d.Edge.Node().FindChild(jsii.String("InvalidationProviderWaiterRole"))} {
 		suppress(role, "IAM5",
 			"The custom resource provider framework may invoke the invalidation handlers and its own isComplete and onTimeout "+
 				"functions; lambda:InvokeFunction on <function ARN>:* covers their versions and aliases, no other function",
@@ -94,6 +98,18 @@ func (d *Deployment) suppressNag() {
 	suppress(waiter, "SF2",
 		"The provider framework's waiter runs only during deployments and calls one function on a fixed interval; "+
 			"tracing it would show nothing the handlers' logs do not")
+	// Tenant ids are CloudFront's, unknown before the tenant exists.
+	tenants := cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution-tenant\/\*$/`)}
+	for _, fn := range []awslambda.Function{d.invalidation.onEvent, d.invalidation.isComplete} {
+		suppress(fn.Role(), "IAM5",
+			"The invalidation handlers act on the tenants of this deployment's distribution, whose ids CloudFront assigns; "+
+				"the grant covers distribution tenants and the invalidation actions only", tenants)
+	}
+	if f, ok := d.functions[fnReconciler]; ok {
+		suppress(f.Role(), "IAM5",
+			"The reconciler creates the tenants of client domains: their ids are CloudFront's, unknown before they exist; "+
+				"the grant covers the tenant actions only", tenants)
+	}
 	if d.Config.Checker.SMTPProbe {
 		suppress(d.functions[fnChecker].Role(), "IAM5",
 			"Lambda's network interface actions (ec2:CreateNetworkInterface and others) support no resource-level permissions",

@@ -1,19 +1,14 @@
 package stacks
 
 import (
-	"encoding/json"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -25,17 +20,22 @@ import (
 const HostHeader = "x-forwarded-host"
 
 // viewerRequestFunction is the code of the CloudFront Function that runs
-// on every viewer request (cloudfront-js-2.0), with hostsJSON the JSON
-// object whose keys are the served hosts. It answers 404 itself, without
-// reaching the policy function (one invocation per probe), for any method
-// but GET and HEAD, any path but PolicyPath and any host not served. For
-// the rest it copies the viewer's Host, lower-cased and without a port or
-// a trailing dot (as the policy handler matches hosts), to HostHeader (overwriting whatever the viewer sent there), so the
-// cache key does not split by the case senders happen to use. Error
-// answers are cached for ErrorCacheTTL like the origin's.
-func viewerRequestFunction(hostsJSON string) string {
-	return `var hosts = ` + hostsJSON + `;
-function handler(event) {
+// on every viewer request (cloudfront-js-2.0). It answers 404 itself,
+// without reaching the policy function (one invocation per probe), for any
+// method but GET and HEAD and any path but PolicyPath. For the rest it
+// copies the viewer's Host, lower-cased and without a port or a trailing
+// dot (as the policy handler matches hosts), to HostHeader (overwriting
+// whatever the viewer sent there), so the cache key does not split by the
+// case senders happen to use. Error answers are cached for ErrorCacheTTL
+// like the origin's.
+//
+// It holds no list of hosts: a multi-tenant distribution receives only
+// requests for its tenants' domains, the policy handler answers 404 (cached
+// ErrorCacheTTL) for a host it does not serve, and a list of 1,000 hosts
+// would pass the 10 KB a CloudFront Function may have ("Maximum function
+// size", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-functions).
+func viewerRequestFunction() string {
+	return `function handler(event) {
   var request = event.request;
   var host = request.headers.host ? request.headers.host.value.toLowerCase() : '';
   var port = host.lastIndexOf(':');
@@ -46,7 +46,7 @@ function handler(event) {
     host = host.substring(0, host.length - 1);
   }
   if ((request.method !== 'GET' && request.method !== 'HEAD') || request.uri !== '` + PolicyPath + `' ||
-      !Object.prototype.hasOwnProperty.call(hosts, host)) {
+      host === '' || host.indexOf(':') >= 0) {
     return {
       statusCode: 404,
       statusDescription: 'Not Found',
@@ -60,12 +60,14 @@ function handler(event) {
 
 // addPolicy serves every domain's policy: the policy function behind its
 // function URL (AWS_IAM auth, reachable only through CloudFront's origin
-// access control), one distribution with every mta-sts.<domain> as an
-// alias, TLS 1.2 or later, GET and HEAD only, HTTPS only (no redirect: RFC
-// 8461 §3.3 forbids following one), cached as long as the function's
-// Cache-Control says and errors for seconds. A change of any policy
-// invalidates the policy path, and the TXT ids change only once that
-// invalidation has completed (see addInvalidation and addDNS).
+// access control), one CloudFront multi-tenant distribution (SaaS Manager)
+// whose tenants, one per domain, are in the edge stack (edge.go), and its
+// connection group, whose routing endpoint every mta-sts.<domain> points
+// at. GET and HEAD only, HTTPS only (no redirect: RFC 8461 §3.3 forbids
+// following one), cached as long as the function's Cache-Control says and
+// errors for seconds. A changed policy invalidates its tenant, and its TXT
+// id changes only once that invalidation has completed (invalidation.go,
+// edge.go).
 func (d *Deployment) addPolicy() {
 	s := d.Main
 	fn := d.addFunction(function{
@@ -82,37 +84,6 @@ func (d *Deployment) addPolicy() {
 		InvokeMode: awslambda.InvokeMode_RESPONSE_STREAM,
 	})
 
-	// The certificate lives in us-east-1; its ARN is read from the SSM
-	// parameter there. The call reruns whenever the certificate's names
-	// change, that is whenever it is replaced.
-	read := &customresources.AwsSdkCall{
-		Service:            jsii.String("SSM"),
-		Action:             jsii.String("getParameter"),
-		Parameters:         map[string]any{"Name": d.certParam},
-		Region:             jsii.String(CertificateRegion),
-		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String("certificate-" + d.certHash)),
-		OutputPaths:        jsii.Strings("Parameter.Value"),
-	}
-	certArn := customresources.NewAwsCustomResource(s, jsii.String("CertificateArn"), &customresources.AwsCustomResourceProps{
-		OnCreate:            read,
-		LogGroup:            d.customResourceLogs(s),
-		OnUpdate:            read,
-		InstallLatestAwsSdk: jsii.Bool(false),
-		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Actions: jsii.Strings("ssm:GetParameter"),
-				Resources: jsii.Strings(*awscdk.Stack_Of(s).FormatArn(&awscdk.ArnComponents{
-					Service:      jsii.String("ssm"),
-					Region:       jsii.String(CertificateRegion),
-					Resource:     jsii.String("parameter"),
-					ResourceName: jsii.String(d.certParam[1:]),
-				})),
-			}),
-		}),
-	})
-	cert := awscertificatemanager.Certificate_FromCertificateArn(s, jsii.String("Certificate"),
-		certArn.GetResponseField(jsii.String("Parameter.Value")))
-
 	cachePolicy := awscloudfront.NewCachePolicy(s, jsii.String("PolicyCache"), &awscloudfront.CachePolicyProps{
 		Comment:             jsii.String("ststack: MTA-STS policies, per host, as long as the policy function's Cache-Control"),
 		DefaultTtl:          duration(PolicyCacheTTL),
@@ -122,17 +93,9 @@ func (d *Deployment) addPolicy() {
 		QueryStringBehavior: awscloudfront.CacheQueryStringBehavior_None(),
 		CookieBehavior:      awscloudfront.CacheCookieBehavior_None(),
 	})
-	served := map[string]bool{}
-	for _, h := range d.policyHosts() {
-		served[strings.ToLower(h)] = true
-	}
-	hostsJSON, err := json.Marshal(served) // sorted keys: a stable function
-	if err != nil {
-		panic(err)
-	}
 	hostFn := awscloudfront.NewFunction(s, jsii.String("HostHeader"), &awscloudfront.FunctionProps{
-		Comment: jsii.String("ststack: 404 but for GET/HEAD " + PolicyPath + " of a served host; lower-cased Host to " + HostHeader),
-		Code:    awscloudfront.FunctionCode_FromInline(jsii.String(viewerRequestFunction(string(hostsJSON)))),
+		Comment: jsii.String("ststack: 404 but for GET/HEAD " + PolicyPath + "; lower-cased Host to " + HostHeader),
+		Code:    awscloudfront.FunctionCode_FromInline(jsii.String(viewerRequestFunction())),
 		Runtime: awscloudfront.FunctionRuntime_JS_2_0(),
 	})
 	// Every status code whose caching a distribution may set.
@@ -140,15 +103,17 @@ func (d *Deployment) addPolicy() {
 	for _, st := range []float64{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504} {
 		errorResponses = append(errorResponses, &awscloudfront.ErrorResponse{HttpStatus: jsii.Number(st), Ttl: duration(ErrorCacheTTL)})
 	}
+	// The L2 Distribution builds the origin with its origin access control
+	// and the function URL's permission for this distribution, the
+	// behavior, function and error responses; the L1 overrides below make
+	// it multi-tenant (the L2 has no such option in awscdk v2.276.0). A
+	// multi-tenant distribution has no aliases (tenants carry the domains)
+	// and no price class: "This field only supports standard
+	// distributions", https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_DistributionConfig.html.
 	d.distribution = awscloudfront.NewDistribution(s, jsii.String("PolicyDistribution"), &awscloudfront.DistributionProps{
-		Comment:                jsii.String("ststack " + d.Config.Organization + ": MTA-STS policies"),
-		DomainNames:            jsii.Strings(d.policyHosts()...),
-		Certificate:            cert,
-		MinimumProtocolVersion: awscloudfront.SecurityPolicyProtocol_TLS_V1_2_2021,
-		SslSupportMethod:       awscloudfront.SSLMethod_SNI,
-		HttpVersion:            awscloudfront.HttpVersion_HTTP2_AND_3,
-		PriceClass:             awscloudfront.PriceClass_PRICE_CLASS_100,
-		ErrorResponses:         &errorResponses,
+		Comment:        jsii.String("ststack " + d.Config.Organization + ": MTA-STS policies"),
+		HttpVersion:    awscloudfront.HttpVersion_HTTP2_AND_3,
+		ErrorResponses: &errorResponses,
 		DefaultBehavior: &awscloudfront.BehaviorOptions{
 			Origin:               awscloudfrontorigins.FunctionUrlOrigin_WithOriginAccessControl(url, nil),
 			ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY,
@@ -161,18 +126,32 @@ func (d *Deployment) addPolicy() {
 			}},
 		},
 	})
+	cfn := d.distribution.Node().DefaultChild().(awscloudfront.CfnDistribution)
+	// ConnectionMode tenant-only: the distribution serves its tenants'
+	// domains only, through their connection group:
+	// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cloudfront-distribution-distributionconfig.html
+	cfn.AddPropertyOverride(jsii.String("DistributionConfig.ConnectionMode"), "tenant-only")
+	// IPv6 is the connection group's (below), and a multi-tenant
+	// distribution refuses the field.
+	cfn.AddPropertyDeletionOverride(jsii.String("DistributionConfig.IPV6Enabled"))
 
-	d.addInvalidation()
-	d.invalidation.resource.Node().AddDependency(fn, url, d.distribution)
-}
+	// One connection group for every tenant: its routing endpoint
+	// (dXXXX.cloudfront.net) is what mta-sts.<domain> and the operator's
+	// stable names point at; IPv6 on, as the standard distribution had.
+	// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudfront-connectiongroup.html
+	d.connectionGroup = awscloudfront.NewCfnConnectionGroup(s, jsii.String("ConnectionGroup"), &awscloudfront.CfnConnectionGroupProps{
+		Name:        jsii.String(*d.Main.StackName()),
+		Enabled:     jsii.Bool(true),
+		Ipv6Enabled: jsii.Bool(true),
+	})
 
-// policiesHash digests every domain's name and policy id: it changes
-// exactly when a policy (or the set of domains) does.
-func (d *Deployment) policiesHash() string {
-	parts := make([]string, 0, len(d.Config.Domains))
-	for _, dom := range d.Config.Domains {
-		parts = append(parts, dom.Name+"="+dom.Policy.ID())
-	}
-	sort.Strings(parts)
-	return shortHash(parts...)
+	// What the edge stack (us-east-1) needs, in one parameter of this
+	// region: read there by one custom resource (edge.go), not through
+	// CDK's crossRegionReferences, which refuse to change a value while
+	// another stack imports it.
+	awsssm.NewStringParameter(s, jsii.String("EdgeIds"), &awsssm.StringParameterProps{
+		ParameterName: jsii.String(d.edgeParam),
+		StringValue:   awscdk.Fn_Join(jsii.String(" "), d.edgeValues()),
+		Description:   jsii.String("ids the edge stack of " + *d.Main.StackName() + " reads: distribution, connection group, routing endpoint, report API endpoint"),
+	})
 }

@@ -3,6 +3,7 @@ package stacks
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,10 +31,14 @@ func normalise(t *testing.T, tmpl map[string]any) []byte {
 // -update and review the diff.
 func TestSnapshot(t *testing.T) {
 	s := synth(t, exampleConfig)
-	for name, tmpl := range map[string]map[string]any{
-		*s.d.Certificate.StackName(): s.certJSON,
-		*s.d.Main.StackName():        s.mainJSON,
-	} {
+	tmpls := map[string]map[string]any{
+		*s.d.Edge.StackName(): s.edgeJSON,
+		*s.d.Main.StackName(): s.mainJSON,
+	}
+	for n, tmpl := range s.shardJSON {
+		tmpls[fmt.Sprintf("%s-shard%03d", *s.d.Edge.StackName(), n)] = tmpl
+	}
+	for name, tmpl := range tmpls {
 		path := filepath.Join("testdata", name+".template.json")
 		got := normalise(t, tmpl)
 		if *update {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -59,9 +58,10 @@ const (
 
 // The functions, named as their directories under Options.LambdaDir.
 const (
-	fnPolicy  = "policy"
-	fnTLSRPT  = "tlsrpt"
-	fnChecker = "checker"
+	fnPolicy     = "policy"
+	fnTLSRPT     = "tlsrpt"
+	fnChecker    = "checker"
+	fnReconciler = "reconciler"
 )
 
 // Options says where New finds what it deploys.
@@ -85,29 +85,34 @@ type Options struct {
 // tests and outputs refer to.
 type Deployment struct {
 	Config *config.Config
-	// Certificate is the us-east-1 stack; Main the stack in
-	// Config.Region.
-	Certificate awscdk.Stack
-	Main        awscdk.Stack
+	// Main is the stack in Config.Region; Edge the us-east-1 stack
+	// deployed after it, with the per-domain resources in nested stacks
+	// (Shards, by config.DomainShard).
+	Main   awscdk.Stack
+	Edge   awscdk.Stack
+	Shards map[int]awscdk.NestedStack
 
-	assets       map[string]string // function → staged asset directory
-	outputID     map[string]string // domain → its part of output ids
-	certificate  awscertificatemanager.Certificate
-	certHash     string // changes when the certificate's names change
-	certParam    string // SSM parameter (us-east-1) holding the certificate ARN
-	functions    map[string]awslambda.Function
-	distribution awscloudfront.Distribution
-	invalidation invalidationParts
-	api          awsapigatewayv2.HttpApi
-	ruaHTTPS     string                   // the https rua URL; may hold tokens
-	ruaTokens    map[string]int           // the tokens in ruaHTTPS → their longest resolved length
-	reportsReady []constructs.IDependable // what must exist before the rua is published
-	bucket       awss3.Bucket
-	table        awsdynamodb.Table
-	topic        awssns.Topic
-	schedule     awsevents.Rule
-	mail         mailParts                   // reports by e-mail (mail.go)
-	crLogs       map[string]awslogs.LogGroup // stack path → log group of its AwsCustomResource function
+	assets            map[string]string                            // function → staged asset directory
+	outputID          map[string]string                            // domain → its part of output ids
+	edgeParam         string                                       // SSM parameter (Config.Region) with the ids the edge stack needs
+	edge              edgeRefs                                     // those ids, read in the edge stack
+	certificates      map[string]awscertificatemanager.Certificate // domain → its certificate (route53, external)
+	tenants           map[string]awscloudfront.CfnDistributionTenant
+	functions         map[string]awslambda.Function
+	distribution      awscloudfront.Distribution
+	connectionGroup   awscloudfront.CfnConnectionGroup
+	invalidation      invalidationParts
+	api               awsapigatewayv2.HttpApi
+	ruaHTTPS          string                   // the https rua URL; may hold tokens
+	ruaTokens         map[string]int           // the tokens in ruaHTTPS → their longest resolved length
+	reportsReady      []constructs.IDependable // what must exist before the rua is published
+	bucket            awss3.Bucket
+	table             awsdynamodb.Table
+	topic             awssns.Topic
+	schedule          awsevents.Rule
+	reconcileSchedule awsevents.Rule              // nil without delegated domains
+	mail              mailParts                   // reports by e-mail (mail.go)
+	crLogs            map[string]awslogs.LogGroup // stack path → log group of its AwsCustomResource function
 }
 
 // New adds the stacks of the organisation in opts.ConfigPath to app, and
@@ -128,25 +133,17 @@ func New(app awscdk.App, opts Options) (_ *Deployment, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// The AWS limits this many domains reach (CloudFront aliases, ACM
-	// names, stack resources and outputs, the custom resource response):
+	// The AWS limits this many domains reach (resources, outputs and
+	// template size of each shard, the custom resource response):
 	// refused here with the file and what to do, not by the CDK's synth
 	// (a panic) or by CloudFormation halfway through a deployment. The
 	// warnings (default quotas to raise) are `ststack config validate`'s.
 	if _, err := cfg.CheckLimits(); err != nil {
 		return nil, err
 	}
-	// Client domains (dns: delegated) need the CloudFront multi-tenant
-	// distribution and the reconciler of issue 16, which the stacks do not
-	// build yet: without this they would be published as Route53 domains of
-	// a zone with no id and fail in CloudFormation.
-	for _, dom := range cfg.Domains {
-		if dom.DNS.Delegated {
-			return nil, fmt.Errorf("%s: domain %s: dns: delegated client domains are served (ststack serve) and checked (ststack check) but the stack cannot deploy them yet; give the domain dns: route53 or external, or leave it out of the deployed file", opts.ConfigPath, dom.Name)
-		}
-	}
 	d := &Deployment{Config: cfg, assets: map[string]string{}, functions: map[string]awslambda.Function{},
-		outputID: outputIDs(cfg.Domains)}
+		outputID: outputIDs(cfg.Domains), Shards: map[int]awscdk.NestedStack{},
+		certificates: map[string]awscertificatemanager.Certificate{}, tenants: map[string]awscloudfront.CfnDistributionTenant{}}
 	for _, fn := range functionNames(cfg) {
 		dir, err := stageFunction(opts, fn, data)
 		if err != nil {
@@ -156,26 +153,28 @@ func New(app awscdk.App, opts Options) (_ *Deployment, err error) {
 	}
 
 	name := cfg.StackName()
-	d.certParam = "/ststack/" + name + "/certificate-arn"
-	d.Certificate = awscdk.NewStack(app, jsii.String(name+"-certificate"), &awscdk.StackProps{
-		Env:         env(opts.Account, CertificateRegion),
-		Description: jsii.String("ststack " + cfg.Organization + ": the CloudFront certificate of the MTA-STS policy hosts (us-east-1)"),
-	})
+	d.edgeParam = "/ststack/" + name + "/edge"
 	d.Main = awscdk.NewStack(app, jsii.String(name), &awscdk.StackProps{
 		Env:         env(opts.Account, cfg.Region),
 		Description: jsii.String("ststack " + cfg.Organization + ": MTA-STS (RFC 8461) and SMTP TLS Reporting (RFC 8460)"),
 	})
-	d.Main.AddStackDependency(d.Certificate, jsii.String("CloudFront uses the certificate"))
+	d.Edge = awscdk.NewStack(app, jsii.String(name+"-edge"), &awscdk.StackProps{
+		Env:         env(opts.Account, CertificateRegion),
+		Description: jsii.String("ststack " + cfg.Organization + ": certificates, CloudFront tenants and DNS records of every domain (us-east-1)"),
+	})
+	// The edge stack's tenants need the distribution, and a new policy's
+	// _mta-sts id is published only once the policy function serves it.
+	d.Edge.AddStackDependency(d.Main, jsii.String("tenants of the distribution; new ids after new policies"))
 
-	d.addCertificate()
 	d.addReports()
 	d.addMail() // mail.go
 	d.addPolicy()
-	d.addDNS()
+	d.addReconciler() // reconciler.go
 	d.addChecker()
 	d.addOperations()
 	d.addMailOperations() // mail.go
 	d.addOutputs()
+	d.addEdge() // edge.go
 	d.limitAsyncRetries()
 	addNagChecks(app)
 	d.suppressNag()
@@ -238,19 +237,6 @@ func stageFunction(opts Options, fn string, configData []byte) (string, error) {
 func shortHash(parts ...string) string {
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
 	return hex.EncodeToString(sum[:8])
-}
-
-// policyHosts returns mta-sts.<domain> for every domain, sorted: the
-// certificate (its DomainName is the first host, its identity the list)
-// and the distribution's aliases must not change when the domains of the
-// file are merely reordered.
-func (d *Deployment) policyHosts() []string {
-	hosts := make([]string, len(d.Config.Domains))
-	for i, dom := range d.Config.Domains {
-		hosts[i] = dom.PolicyHost()
-	}
-	sort.Strings(hosts)
-	return hosts
 }
 
 // duration converts a Go duration to a CDK one (whole seconds).

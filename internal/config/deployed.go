@@ -71,7 +71,11 @@ func ReadDeployed(data []byte, file, stack string) (*Deployed, error) {
 	found := false
 	if doc.Stacks != nil { // aws cloudformation describe-stacks
 		for _, s := range doc.Stacks {
-			if s.StackName == stack {
+			// The domains' outputs are in the shards of the edge
+			// stack (us-east-1), nested stacks named
+			// <stack>-edge-Shard…: describe-stacks without
+			// --stack-name lists them.
+			if s.StackName == stack || strings.HasPrefix(s.StackName, stack+"-edge-Shard") {
 				found = true
 				for _, o := range s.Outputs {
 					outputs[o.OutputKey] = o.OutputValue

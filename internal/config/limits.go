@@ -1,55 +1,89 @@
 package config
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
 // AWS limits that the number of domains and the features of a file reach
-// in the stacks infra/ builds today (one us-east-1 certificate naming every
-// mta-sts.<domain>, one standard CloudFront distribution with every name
-// as an alias, every Route53 record and per-domain output in the main
-// stack).
+// in the stacks infra/ builds: one CloudFront multi-tenant distribution and
+// connection group in the main stack; in the us-east-1 edge stack, every
+// domain's certificate, distribution tenant, DNS records and output, spread
+// over nested stacks (shards) by DomainShard.
 const (
-	// StackResources and StackOutputs: what one CloudFormation stack
-	// holds at most (not adjustable);
+	// StackResources and StackOutputs: what one CloudFormation stack,
+	// nested or not, holds at most (not adjustable);
 	// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
 	StackResources = 500
 	StackOutputs   = 200
+	// TemplateSize: the largest template CloudFormation takes from S3,
+	// where the CDK puts nested stacks' templates (same page: "Template
+	// body size in an Amazon S3 object", 1 MB).
+	TemplateSize = 1_000_000
 	// CustomResourceResponse: the most data a custom resource returns to
 	// CloudFormation (same page).
 	CustomResourceResponse = 4096
-	// CertificateNamesDefault is ACM's default quota of domain names per
-	// certificate; a quota increase raises it up to CertificateNamesMax:
+	// Certificates: ACM certificates per account and region by default
+	// (adjustable); every domain with route53 or external DNS has its own
+	// us-east-1 certificate (a delegated domain's CloudFront-managed one
+	// is CloudFront's):
 	// https://docs.aws.amazon.com/acm/latest/userguide/acm-limits.html
-	CertificateNamesDefault = 10
-	CertificateNamesMax     = 100
-	// DistributionAliases: alternate domain names (CNAMEs) of one
-	// CloudFront distribution by default:
+	Certificates = 2500
+	// DistributionTenants: distribution tenants per account by default
+	// (adjustable), one per domain:
 	// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html
-	DistributionAliases = 100
+	DistributionTenants = 10000
 )
+
+// DomainShards is the number of nested stacks the per-domain resources are
+// spread over. A domain's shard derives from its name alone (DomainShard),
+// so adding, removing or reordering domains never moves another domain to
+// another stack (which would delete and re-create its tenant and
+// certificate). 256 keeps every shard far below StackResources up to
+// 10,000 domains (about 39 a shard; the fullest of 256 rarely above 65).
+const DomainShards = 256
+
+// DomainShard is the shard (0 to DomainShards-1) of the domain named name
+// (an A-label): the first byte of its SHA-256.
+func DomainShard(name string) int {
+	sum := sha256.Sum256([]byte(name))
+	return int(sum[0]) % DomainShards
+}
 
 // What the stacks spend per domain and at most on everything else. The
 // infra test TestLimitsFootprint checks these against the synthesized
-// templates of every test organisation, so a change of the stacks that
-// outgrows them fails there.
+// templates, so a change of the stacks that outgrows them fails there.
 const (
-	// mainBaseResources and mainBaseOutputs bound the main stack's
-	// resources and outputs that do not depend on the number of domains,
-	// with every feature on (measured: at most 97 and 9).
-	mainBaseResources = 120
-	mainBaseOutputs   = 20
-	// route53DomainResources: A, AAAA, _mta-sts TXT and _smtp._tls TXT of
-	// a domain in a Route53 zone (infra/stacks/dns.go).
-	route53DomainResources = 4
-	// domainOutputs: one output per domain in the main stack, one more in
-	// the certificate stack for a domain with external DNS (its
-	// validation CNAME).
-	domainOutputs = 1
-	// validationOverhead bounds the part of the validation-records custom
-	// resource's response that does not depend on the domains (status,
+	// shardBaseResources and shardBaseOutputs bound what a shard holds
+	// besides its domains' resources: the invalidation of its tenants,
+	// and with an external-DNS domain CDK's AwsCustomResource function
+	// (its role, policy, log group and retry setting).
+	shardBaseResources = 10
+	shardBaseOutputs   = 0
+	// route53DomainResources: certificate, tenant, mta-sts CNAME,
+	// _mta-sts TXT and _smtp._tls TXT of a domain in a Route53 zone
+	// (infra/stacks/edge.go).
+	route53DomainResources = 5
+	// externalDomainResources: certificate, tenant, and the custom
+	// resource reading its validation record back with its IAM policy.
+	externalDomainResources = 4
+	// delegatedDomainResources: the three records in the operator's zone
+	// (the reconciler creates the tenant).
+	delegatedDomainResources = 3
+	// domainOutputs: the domain's output (policy URL, records); an
+	// external-DNS domain has one more (its validation CNAME).
+	domainOutputs         = 1
+	externalDomainOutputs = 2
+	// domainTemplateBytes bounds the template bytes of one domain (its
+	// resources and outputs as the CDK writes them); shardBaseBytes the
+	// rest of a shard's template.
+	domainTemplateBytes = 8000
+	shardBaseBytes      = 20000
+	// validationOverhead bounds the part of the validation-record custom
+	// resource's response that does not depend on the domain (status,
 	// ids of stack, request, resource and physical resource, JSON syntax).
 	validationOverhead = 600
 )
@@ -57,47 +91,65 @@ const (
 // ErrLimit: a file that AWS would refuse to deploy as the stacks are built.
 var ErrLimit = errors.New("beyond an AWS limit")
 
-// MainStackResources is an upper bound of the resources of the main stack
-// for the domains of c.
-func (c *Config) MainStackResources() int {
-	n := mainBaseResources
-	for _, d := range c.Domains {
-		if !d.DNS.External {
-			n += route53DomainResources
-		}
-	}
-	return n
+// ShardLoad is what one shard of the edge stack holds at most.
+type ShardLoad struct {
+	Shard     int
+	Domains   []string
+	Resources int
+	Outputs   int
+	Template  int // bytes, an upper bound
 }
 
-// MainStackOutputs is an upper bound of the outputs of the main stack.
-func (c *Config) MainStackOutputs() int {
-	return mainBaseOutputs + domainOutputs*len(c.Domains)
+// ShardLoads returns the load of every non-empty shard, by shard number.
+func (c *Config) ShardLoads() []ShardLoad {
+	byShard := map[int]*ShardLoad{}
+	for _, d := range c.Domains {
+		n := DomainShard(d.Name)
+		l := byShard[n]
+		if l == nil {
+			l = &ShardLoad{Shard: n, Resources: shardBaseResources, Outputs: shardBaseOutputs, Template: shardBaseBytes}
+			byShard[n] = l
+		}
+		l.Domains = append(l.Domains, d.Name)
+		r, o := DomainFootprint(d)
+		l.Resources += r
+		l.Outputs += o
+		l.Template += domainTemplateBytes
+	}
+	out := make([]ShardLoad, 0, len(byShard))
+	for _, l := range byShard {
+		sort.Strings(l.Domains)
+		out = append(out, *l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Shard < out[j].Shard })
+	return out
+}
+
+// DomainFootprint is what domain d adds to its shard: resources and
+// outputs.
+func DomainFootprint(d Domain) (resources, outputs int) {
+	switch {
+	case d.DNS.External:
+		return externalDomainResources, externalDomainOutputs
+	case d.DNS.Delegated:
+		return delegatedDomainResources, domainOutputs
+	}
+	return route53DomainResources, domainOutputs
 }
 
 // ValidationResponseSize is an upper bound, in bytes, of the response of
-// the custom resource that reads the certificate's validation records back
-// for external-DNS domains: three fields (DomainName, ResourceRecord.Name,
-// ResourceRecord.Value) for every name of the certificate, external or
-// not (infra/stacks/certificate.go). 0 when no domain has external DNS (the
-// resource does not exist).
-func (c *Config) ValidationResponseSize() int {
-	external := false
-	for _, d := range c.Domains {
-		external = external || d.DNS.External
-	}
-	if !external {
-		return 0
-	}
+// the custom resource that reads the validation record of d's certificate
+// back (d on external DNS; infra/stacks/edge.go): DomainName,
+// ResourceRecord.Name and ResourceRecord.Value of its one name.
+func ValidationResponseSize(d Domain) int {
+	host := d.PolicyHost()
+	key := func(f string) int { return len(fmt.Sprintf(`"Certificate.DomainValidationOptions.0.%s":"",`, f)) }
 	n := validationOverhead
-	for i, d := range c.Domains {
-		host := d.PolicyHost()
-		key := func(f string) int { return len(fmt.Sprintf(`"Certificate.DomainValidationOptions.%d.%s":"",`, i, f)) }
-		// ACM's validation record: _<32 hex>.<host>. CNAME
-		// _<32 hex>.<10 letters>.acm-validations.aws.
-		n += key("DomainName") + len(host)
-		n += key("ResourceRecord.Name") + 1 + 32 + 1 + len(host) + 1
-		n += key("ResourceRecord.Value") + 1 + 32 + 1 + 10 + len(".acm-validations.aws.")
-	}
+	// ACM's validation record: _<32 hex>.<host>. CNAME
+	// _<32 hex>.<10 letters>.acm-validations.aws.
+	n += key("DomainName") + len(host)
+	n += key("ResourceRecord.Name") + 1 + 32 + 1 + len(host) + 1
+	n += key("ResourceRecord.Value") + 1 + 32 + 1 + 10 + len(".acm-validations.aws.")
 	return n
 }
 
@@ -105,42 +157,36 @@ func (c *Config) ValidationResponseSize() int {
 // returns warnings for default quotas the account must have raised first,
 // and ErrLimit errors (file-level, on field domains) for what AWS
 // would refuse whatever the account's quotas, naming the limit and what to
-// do.
-// stacks.New and `ststack config validate` call it: a file beyond a limit
-// is refused before CloudFormation or the CDK fails on it.
+// do. stacks.New and `ststack config validate` call it: a file beyond a
+// limit is refused before CloudFormation or the CDK fails on it.
 func (c *Config) CheckLimits() ([]Warning, error) {
 	var errs []error
 	fail := func(format string, args ...any) {
 		errs = append(errs, &Error{File: c.file, Field: "domains", class: ErrLimit, Msg: fmt.Sprintf(format, args...)})
 	}
-	n := len(c.Domains)
-	if n > CertificateNamesMax {
-		fail("%d domains: one ACM certificate names at most %d (ACM quota \"domain names per certificate\", even raised); split the domains over several organisation files (stacks)", n, CertificateNamesMax)
+	for _, l := range c.ShardLoads() {
+		what := fmt.Sprintf("shard %d of the edge stack (the domains whose name hashes there: %s)", l.Shard, strings.Join(l.Domains, ", "))
+		if l.Resources > StackResources {
+			fail("%s would hold up to %d resources; CloudFormation allows %d per stack: move some of these domains to another organisation file (stack)", what, l.Resources, StackResources)
+		}
+		if l.Outputs > StackOutputs {
+			fail("%s would have up to %d outputs; CloudFormation allows %d per stack: move some of these domains to another organisation file (stack)", what, l.Outputs, StackOutputs)
+		}
+		if l.Template > TemplateSize {
+			fail("%s would have a template of up to %d bytes; CloudFormation takes at most %d: move some of these domains to another organisation file (stack)", what, l.Template, TemplateSize)
+		}
 	}
-	if n > DistributionAliases {
-		fail("%d domains: one CloudFront distribution has at most %d alternate domain names by default; split the domains over several organisation files (stacks)", n, DistributionAliases)
-	}
-	if r := c.MainStackResources(); r > StackResources {
-		fail("the main stack would hold up to %d resources (4 DNS records per Route53 domain); CloudFormation allows %d per stack: move domains to another organisation file (stack), or use external DNS for some", r, StackResources)
-	}
-	if o := c.MainStackOutputs(); o > StackOutputs {
-		fail("the main stack would have up to %d outputs (one per domain); CloudFormation allows %d per stack: split the domains over several organisation files (stacks)", o, StackOutputs)
-	}
-	if s := c.ValidationResponseSize(); s > CustomResourceResponse {
-		var ext []string
-		for _, d := range c.Domains {
-			if d.DNS.External {
-				ext = append(ext, d.Name)
+	for _, d := range c.Domains {
+		if d.DNS.External {
+			if s := ValidationResponseSize(d); s > CustomResourceResponse {
+				fail("domain %s: the custom resource that reads its certificate's validation record back would answer up to %d bytes; CloudFormation takes at most %d: use a shorter name or Route53", d.Name, s, CustomResourceResponse)
 			}
 		}
-		fail("with a domain on external DNS (%s), the custom resource that reads the certificate's validation records back would answer up to %d bytes for %d names; CloudFormation takes at most %d: use fewer domains in this file (about 11 with short names), or move the external-DNS domains to a file of their own",
-			strings.Join(ext, ", "), s, n, CustomResourceResponse)
 	}
+	// One file has at most MaxDomains domains, below both account-wide
+	// default quotas (Certificates, DistributionTenants; a test keeps it
+	// so); several files deployed in one account add up, which
+	// infra/README.md says. Nothing needs a raised quota here.
 	var warns []Warning
-	if n > CertificateNamesDefault && n <= CertificateNamesMax {
-		warns = append(warns, Warning{File: c.file, Field: "domains", Msg: fmt.Sprintf(
-			"%d domains share one ACM certificate: ACM's default quota is %d names per certificate; raise \"Domain names per ACM certificate\" in Service Quotas (us-east-1) to at least %d before deploying, or the certificate request fails",
-			n, CertificateNamesDefault, n)})
-	}
 	return warns, errors.Join(errs...)
 }

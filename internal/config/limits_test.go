@@ -22,76 +22,100 @@ func limitsFile(route53, external int) string {
 	return b.String()
 }
 
+// TestCheckLimits (issue 16): 1,000 domains of every kind fit the stacks
+// (the stacks of before refused more than 100, and warned above 10), and
+// a shard beyond a CloudFormation limit is refused, naming the shard, its
+// domains, the limit and what to do.
 func TestCheckLimits(t *testing.T) {
-	cases := []struct {
-		name              string
-		route53, external int
-		wantErr           []string // each in the error; none: no error
-		wantWarn          string
-	}{
-		{"few", 3, 1, nil, ""},
-		{"ten", 10, 0, nil, ""},
-		{"eleven: ACM default quota", 11, 0, nil, "ACM's default quota is 10 names per certificate"},
-		{"95 Route53 domains fit", 95, 0, nil, "raise \"Domain names per ACM certificate\""},
-		// The issue's case: 100 Route53 domains gave a raw Go panic at
-		// 507 resources.
-		{"100 Route53 domains: resources", 100, 0, []string{"up to 520 resources", "CloudFormation allows 500 per stack"}, ""},
-		{"external DNS: custom resource response", 12, 1, []string{"e0.example", "CloudFormation takes at most 4096"}, ""},
-		{"101 domains", 0, 101, []string{"one ACM certificate names at most 100", "at most 100 alternate domain names"}, ""},
+	c, err := Parse([]byte(limitsFile(600, 400)), "limits.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := Parse([]byte(limitsFile(tc.route53, tc.external)), "limits.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			warns, err := c.CheckLimits()
-			if len(tc.wantErr) == 0 && err != nil {
-				t.Errorf("CheckLimits: %v, want no error", err)
-			}
-			if len(tc.wantErr) > 0 {
-				if !errors.Is(err, ErrLimit) {
-					t.Fatalf("CheckLimits: %v, want ErrLimit", err)
-				}
-				for _, w := range tc.wantErr {
-					if !strings.Contains(err.Error(), w) || !strings.HasPrefix(err.Error(), "limits.yaml: domains: ") {
-						t.Errorf("CheckLimits: %v, want limits.yaml: domains: ... %q", err, w)
-					}
-				}
-			}
-			if len(tc.wantErr) > 0 {
-				return
-			}
-			var ws []string
-			for _, w := range warns {
-				ws = append(ws, w.String())
-			}
-			if got := strings.Join(ws, "\n"); (tc.wantWarn == "") != (got == "") || !strings.Contains(got, tc.wantWarn) {
-				t.Errorf("warnings %q, want one containing %q", got, tc.wantWarn)
-			}
-		})
+	warns, err := c.CheckLimits()
+	if err != nil || len(warns) != 0 {
+		t.Fatalf("1,000 domains: %v, warnings %v; want neither", err, warns)
+	}
+	for _, l := range c.ShardLoads() {
+		if l.Resources > StackResources/2 || l.Outputs > StackOutputs/2 {
+			t.Errorf("1,000 domains: shard %d holds %d resources, %d outputs; want far below the limits", l.Shard, l.Resources, l.Outputs)
+		}
+	}
+
+	// Names that all hash into shard 0: more than one stack holds.
+	var names []string
+	for i := 0; len(names) < 100; i++ {
+		if n := fmt.Sprintf("s%d.example", i); DomainShard(n) == 0 {
+			names = append(names, n)
+		}
+	}
+	crowded := &Config{file: "crowded.yaml"}
+	for _, n := range names {
+		crowded.Domains = append(crowded.Domains, Domain{Name: n, DNS: DNS{HostedZoneID: "Z1", ZoneName: n}})
+	}
+	_, err = crowded.CheckLimits()
+	if !errors.Is(err, ErrLimit) {
+		t.Fatalf("100 Route53 domains in one shard: %v, want ErrLimit", err)
+	}
+	for _, w := range []string{"crowded.yaml: domains: shard 0 of the edge stack", names[0], "up to 510 resources", "CloudFormation allows 500 per stack", "another organisation file"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q, want %q", err, w)
+		}
+	}
+	crowded.Domains = crowded.Domains[:98]
+	if _, err := crowded.CheckLimits(); err != nil {
+		t.Errorf("98 Route53 domains in one shard: %v, want none (490 resources)", err)
 	}
 }
 
-// TestValidationResponseSize: the bound grows with each name and its
-// length, and is 0 without external DNS (no custom resource).
-func TestValidationResponseSize(t *testing.T) {
-	parse := func(r, e int) *Config {
-		c, err := Parse([]byte(limitsFile(r, e)), "limits.yaml")
-		if err != nil {
-			t.Fatal(err)
+// TestDomainShardStable: a domain's shard depends on its name alone, so
+// adding or reordering domains moves no other domain.
+func TestDomainShardStable(t *testing.T) {
+	shards := func(c *Config) map[string]int {
+		m := map[string]int{}
+		for _, l := range c.ShardLoads() {
+			for _, d := range l.Domains {
+				m[d] = l.Shard
+			}
 		}
-		return c
+		return m
 	}
-	if n := parse(10, 1).ValidationResponseSize(); n > CustomResourceResponse {
-		t.Errorf("11 names with short hosts: %d bytes, want within %d", n, CustomResourceResponse)
+	small, err := Parse([]byte(limitsFile(20, 5)), "a.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := parse(5, 0).ValidationResponseSize(); n != 0 {
-		t.Errorf("no external domain: %d bytes, want 0", n)
+	big, err := Parse([]byte(limitsFile(300, 50)), "b.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	one, two := parse(0, 1).ValidationResponseSize(), parse(1, 1).ValidationResponseSize()
-	// Per name: 3 keys of about 50 bytes, the host twice, 2 × 33 hex and the ACM suffix.
-	if per := two - one; per < 250 || per > 400 {
-		t.Errorf("one more name adds %d bytes, want 250..400", per)
+	a, b := shards(small), shards(big)
+	seen := map[int]bool{}
+	for d, n := range a {
+		if b[d] != n {
+			t.Errorf("%s: shard %d with 25 domains, %d with 350", d, n, b[d])
+		}
+	}
+	for _, n := range b {
+		seen[n] = true
+	}
+	if len(seen) < 100 {
+		t.Errorf("350 domains use %d shards; want them spread", len(seen))
+	}
+}
+
+// TestAccountQuotas: one file stays within the account's default quotas
+// of certificates and tenants, which is why CheckLimits warns of neither.
+func TestAccountQuotas(t *testing.T) {
+	if MaxDomains > Certificates || MaxDomains > DistributionTenants {
+		t.Errorf("MaxDomains %d passes a default quota (%d certificates, %d tenants): CheckLimits must warn", MaxDomains, Certificates, DistributionTenants)
+	}
+}
+
+// TestValidationResponseSize: the bound grows with the name's length and
+// stays far below CloudFormation's limit for the longest host.
+func TestValidationResponseSize(t *testing.T) {
+	short := ValidationResponseSize(Domain{Name: "a.example"})
+	long := ValidationResponseSize(Domain{Name: strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + "." + strings.Repeat("d", 56) + ".ex"})
+	if long-short < 2*(240-9) || long > CustomResourceResponse/2 {
+		t.Errorf("sizes %d (short) and %d (longest name); want the host twice and far within %d", short, long, CustomResourceResponse)
 	}
 }
