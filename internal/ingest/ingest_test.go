@@ -37,8 +37,8 @@ const samplesDir = "../../testdata/tlsrpt"
 var served = []string{"example.com", "company-y.example", "cardinalhealth.ca", "test.xmox.nl",
 	"random.net", "xxxxxxxx.xx", "server.com", "foo-bar.io", "example.org"}
 
-// now is after the newest sample (2026-01-12).
-var now = time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC)
+// now is after the newest sample (2026-05-13).
+var now = time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
 
 // sample is one real report: its bytes as JSON (extracted from the e-mail
 // for .eml files).

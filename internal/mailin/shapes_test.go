@@ -174,6 +174,12 @@ func TestShapes(t *testing.T) {
 			"Content-Type: application/tlsrpt+json\n\n"+string(shapeReport("", 30))), "Subject: "+shapeSubject,
 			"Subject: TLS Aggregate Report\nTLS-Report-Domain: example.org", 1),
 			want: KindStored, domain: "example.org", success: 30},
+		{name: "issue 17: Mail.ru: subject \"Report\", the domain in TLS-Report-Domain", msg: strings.Replace(shapeMultipart(
+			"Content-Type: application/tlsrpt+gzip;\n name=\"mail.ru!example.org!1709251200!1709337600!001.json.gz\"\nContent-Transfer-Encoding: base64\n"+
+				"Content-Disposition: attachment;\n filename=\"mail.ru!example.org!1709251200!1709337600!001.json.gz\"\n\n"+
+				lines76(gzipped(t, shapeReport("", 32)))), "Subject: "+shapeSubject,
+			"Subject: Report\nTLS-Report-Domain: example.org\nTLS-Report-Submitter: mail.ru", 1),
+			want: KindStored, domain: "example.org", success: 32},
 		{name: "RFC 2047 encoded subject", msg: strings.Replace(shapeMultipart(
 			"Content-Type: application/tlsrpt+json\n\n"+string(shapeReport("", 31))), shapeSubject,
 			"=?UTF-8?Q?Report_Domain:_example.org_Submitter:_sender.example?=", 1),

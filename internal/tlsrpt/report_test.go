@@ -176,6 +176,22 @@ var sampleWants = []struct {
 		},
 	},
 	{
+		file: "google-2026-02-failure.eml", org: "Google Inc.", id: "2026-02-08T00:00:00Z_example.com",
+		start: "2026-02-08T00:00:00Z", end: "2026-02-09T00:00:00Z", contact: "smtp-tls-reporting@google.com",
+		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 4, nil, 4523, 2, []int64{2}}},
+		quirks:   []string{"policies[0].failure-details[0].receiving-ip: missing"},
+	},
+	{
+		file: "google-2026-05.eml", org: "Google Inc.", id: "2026-05-11T00:00:00Z_example.com",
+		start: "2026-05-11T00:00:00Z", end: "2026-05-11T23:59:59Z", contact: "smtp-tls-reporting@google.com",
+		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 5, []string{"in1-smtp.messagingengine.com", "in2-smtp.messagingengine.com"}, 1, 0, nil}},
+	},
+	{
+		file: "microsoft-2026-05.eml", org: "Microsoft Corporation", id: "134232617934286362+example.com",
+		start: "2026-05-13T00:00:00Z", end: "2026-05-13T23:59:59Z", contact: "tlsrpt-noreply@microsoft.com",
+		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 5, nil, 2, 0, nil}},
+	},
+	{
 		file: "parsedmarc-validation-failure.json", org: "Example Inc.", id: "2024-01-09T00:00:00Z_example.com",
 		start: "2024-01-09T00:00:00Z", end: "2024-01-09T23:59:59Z", contact: "smtp-tls-reporting@example.com",
 		policies: []wantPolicy{{PolicyTypeSTS, "example.com", 4, nil, 0, 3, []int64{2, 1}}},
