@@ -2,6 +2,7 @@ package tlsrpt
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -23,4 +24,22 @@ func TestTLSARecords(t *testing.T) {
 			t.Errorf("%s: TLSARecords() = %q, want %q", c.name, got, c.want)
 		}
 	}
+}
+
+// FuzzTLSARecords: whatever the policy strings, TLSARecords does not
+// panic, keeps no blank record and no run of white space, and gives no
+// more records than a JSON list in the one string could hold.
+func FuzzTLSARecords(f *testing.F) {
+	f.Add(`["3 1 1 aa", "2 0 1 bb"]`, "3 1 1 cc")
+	f.Add(`[`, "")
+	f.Add(`[1, 2]`, " ")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		for _, strs := range [][]string{{a}, {a, b}} {
+			for _, r := range (PolicyResult{Type: PolicyTypeTLSA, PolicyStrings: strs}).TLSARecords() {
+				if r == "" || strings.Contains(r, "  ") || strings.TrimSpace(r) != r {
+					t.Fatalf("record %q from %q", r, strs)
+				}
+			}
+		}
+	})
 }
