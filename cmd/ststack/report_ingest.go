@@ -12,6 +12,7 @@ import (
 
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/dnsresolve"
+	"github.com/ststack/ststack/internal/ingest"
 	"github.com/ststack/ststack/internal/mailin"
 	"github.com/ststack/ststack/internal/store/embedded"
 )
@@ -175,11 +176,12 @@ func printIngest(env *cliEnv, r ingestJSON) {
 // inbox/done/ or inbox/rejected/). It prints where the inbox is; the
 // function it returns stops the polling and waits for it. Without an inbox
 // (its folder cannot be made) serve goes on, with a warning. lookup fetches
-// DKIM keys (nil: the system's resolver).
-func startInbox(ctx context.Context, cfg *config.Config, st *embedded.Store, dataDir string, lookup dnsresolve.Resolver,
+// DKIM keys (nil: the system's resolver); m counts what is stored (nil:
+// nothing).
+func startInbox(ctx context.Context, cfg *config.Config, st *embedded.Store, m ingest.Metrics, dataDir string, lookup dnsresolve.Resolver,
 	log *slog.Logger, env *cliEnv) func() {
 	p, err := mailin.New(st, mailin.Options{Domains: cfg.DomainNames(), DropUnsigned: cfg.Reporting.Email.DropUnsigned,
-		Resolver: lookup, Logger: log})
+		Resolver: lookup, Logger: log, Metrics: m})
 	var box *mailin.Inbox
 	if err == nil {
 		box, err = mailin.NewInbox(filepath.Join(dataDir, "inbox"), p, log)

@@ -15,6 +15,7 @@ import (
 	"github.com/ststack/ststack/internal/dashboard"
 	"github.com/ststack/ststack/internal/dnsresolve"
 	"github.com/ststack/ststack/internal/ingest"
+	"github.com/ststack/ststack/internal/metrics/prom"
 	"github.com/ststack/ststack/internal/policyhost"
 	"github.com/ststack/ststack/internal/store/embedded"
 )
@@ -42,6 +43,8 @@ func runServe(ctx context.Context, args []string, env *cliEnv) int {
     in the data directory;
   - the dashboard and its JSON API at every other path (docs/dashboard.md):
     loopback only, unless --allow-remote and a token are given;
+  - Prometheus metrics at /metrics (docs/metrics.md), with the dashboard's
+    access rule;
   - the report e-mails dropped into <data>/inbox/ (docs/email.md).
 It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 	cfgPath := fs.String("config", "", "the organisation file (required)")
@@ -104,7 +107,7 @@ It speaks plain HTTP: put it behind a TLS terminator to serve real senders.`)
 	}
 	printReady(env, cfg, ln.Addr().String(), *data)
 	// --- e-mailed reports: the <data>/inbox/ drop folder (report_ingest.go) ---
-	stopInbox := startInbox(ctx, cfg, srv.store, *data, lookup, log, env)
+	stopInbox := startInbox(ctx, cfg, srv.store, srv.metrics, *data, lookup, log, env)
 	defer stopInbox()
 	// --- end inbox ---
 	return serveUntilDone(ctx, ln, srv, log, env, "serve")
@@ -147,6 +150,8 @@ type localServer struct {
 	policy *policyhost.Handler
 	mux    *http.ServeMux
 	store  *embedded.Store
+	// metrics counts what the inbox stores too.
+	metrics *prom.Exporter
 }
 
 // newLocalServer opens the embedded store in dataDir and builds the routes;
@@ -161,7 +166,11 @@ func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger, acc da
 	if err != nil {
 		return nil, err
 	}
-	in, err := ingest.New(st, ingest.Options{Domains: cfg.DomainNames(), Logger: log})
+	// Metrics (issue 18 §4): the reports stored from now on, the latest
+	// check results at each scrape; /metrics below, behind the dashboard's
+	// access rule.
+	exp := prom.New(cfg.DomainNames(), st)
+	in, err := ingest.New(st, ingest.Options{Domains: cfg.DomainNames(), Logger: log, Metrics: exp})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -178,8 +187,9 @@ func newLocalServer(cfg *config.Config, dataDir string, log *slog.Logger, acc da
 		st.Close()
 		return nil, err
 	}
+	mux.Handle("GET /metrics", dash.Protect(exp.Handler()))
 	mux.Handle("/", dash)
-	return &localServer{policy: ph, mux: mux, store: st}, nil
+	return &localServer{policy: ph, mux: mux, store: st, metrics: exp}, nil
 }
 
 func (s *localServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -237,6 +247,7 @@ func printReady(env *cliEnv, cfg *config.Config, addr, dataDir string) {
 	fmt.Fprintf(w, "  curl -sS -H 'Content-Type: application/tlsrpt+json' --data-binary @REPORT.json %s%s\n", base, ingest.Path)
 	fmt.Fprintf(w, "  curl -sS -H 'Content-Type: application/tlsrpt+gzip' --data-binary @REPORT.json.gz %s%s\n", base, ingest.Path)
 	fmt.Fprintf(w, "\nOpen the dashboard: %s/ (JSON API: %s/api/v1/overview)\n", base, base) // issue 8
+	fmt.Fprintf(w, "Prometheus metrics: %s/metrics (docs/metrics.md)\n", base)               // issue 18
 	if host, _, err := net.SplitHostPort(addr); err == nil && !dashboard.IsLoopbackAddr(host) {
 		fmt.Fprintln(w, "\nwarning: listening beyond loopback")
 	}

@@ -174,6 +174,17 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'none'; object-src
 
 // ServeHTTP sets the security headers, checks access and routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.Protect(h.mux).ServeHTTP(w, r)
+}
+
+// Protect serves next behind the dashboard's own access rule (loopback
+// only, or the token; docs/dashboard.md, "Access") and response headers:
+// for what ststack serve adds beside the dashboard, such as /metrics.
+func (h *Handler) Protect(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.protected(w, r, next) })
+}
+
+func (h *Handler) protected(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	hd := w.Header()
 	hd.Set("Content-Security-Policy", contentSecurityPolicy)
 	hd.Set("X-Content-Type-Options", "nosniff")
@@ -187,7 +198,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.access(w, r) {
 		return
 	}
-	h.mux.ServeHTTP(w, r)
+	next.ServeHTTP(w, r)
 }
 
 func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request) {
