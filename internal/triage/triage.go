@@ -135,6 +135,11 @@ var causes = map[tlsrpt.ResultType][]health.Code{
 		health.CodePolicyContentType, health.CodePolicyTooLarge, health.CodeCertExpired, health.CodeCertNameMismatch,
 		health.CodeCertUntrusted, health.CodeSTSRecordMissing, health.CodeSTSRecordMultiple, health.CodeSTSRecordInvalid},
 	tlsrpt.ResultSTSWebPKIInvalid: {health.CodeCertExpired, health.CodeCertNameMismatch, health.CodeCertUntrusted},
+	// DANE (RFC 8460 §4.3.1, RFC 7672): the checker's TLSA lookup of the
+	// MX host (internal/checker dane.go) shows the cause.
+	tlsrpt.ResultTLSAInvalid:      {health.CodeDANEMismatch, health.CodeDANEUnusable},
+	tlsrpt.ResultDNSSECInvalid:    {health.CodeDANEInsecure, health.CodeDANELookup},
+	tlsrpt.ResultDANERequired:     {health.CodeDANELookup, health.CodeDANEInsecure, health.CodeDANEUnusable},
 	tlsrpt.ResultSTSPolicyInvalid: {health.CodePolicyInvalid, health.CodeSTSRecordInvalid, health.CodeSTSRecordMultiple},
 }
 
@@ -143,6 +148,7 @@ var mxCodes = []health.Code{
 	health.CodeMXNotCovered, health.CodeSMTPConnectFailed, health.CodeSMTPSTARTTLSMissing,
 	health.CodeSMTPTLSFailed, health.CodeSMTPTLSVersion, health.CodeSMTPCertExpired,
 	health.CodeSMTPCertExpiring, health.CodeSMTPCertNameMismatch, health.CodeSMTPCertUntrusted,
+	health.CodeDANEInsecure, health.CodeDANEUnusable, health.CodeDANEMismatch, health.CodeDANELookup,
 }
 
 // policyCodes are the check codes about the policy host, its record and
