@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/lambdatest"
@@ -268,6 +269,12 @@ func TestRefusesToStart(t *testing.T) {
 		payload, err := rie.Invoke(t.Context(), urlEvent(t, nil))
 		if err == nil {
 			t.Fatalf("invoke succeeded: %q", payload)
+		}
+		// The function's own log line reaches the emulator's output
+		// through a pipe and may land after Invoke has returned (seen
+		// on a loaded machine): wait for it, a few seconds at most.
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(rie.Output(), "refusing to start") && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
 		}
 		if !strings.Contains(rie.Output(), "refusing to start") {
 			t.Errorf("emulator output does not say why:\n%s", rie.Output())
