@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -149,7 +150,17 @@ with the evidence (reports, triage verdicts, checks): docs/rollout.md.
 		}
 		return exitOK
 	}
-	printPlan(env.stdout, out, *cfgPath, *apply)
+	from := "--data " + shellQuote(cmp.Or(*data, ".ststack-data"))
+	if *useAWS {
+		from = "--aws"
+		if *stack != "" {
+			from += " --stack " + shellQuote(*stack)
+		}
+		if *region != "" {
+			from += " --region " + shellQuote(*region)
+		}
+	}
+	printPlan(env.stdout, out, shellQuote(*cfgPath)+" "+from, *apply)
 	return exitOK
 }
 
@@ -192,15 +203,24 @@ func writeIfUnchanged(path string, read, edited []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// printPlan writes the plan for people.
-func printPlan(w io.Writer, out planOutput, cfgPath string, applied bool) {
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// printPlan writes the plan for people; args are the plan's --config and
+// data flags, for the command that applies it.
+func printPlan(w io.Writer, out planOutput, args string, applied bool) {
 	fmt.Fprintf(w, "Rollout plan of %s (sha256 %s) on %s, data: %s\n", out.File, out.FileSHA256, out.Date, out.Source)
 	for _, s := range out.Domains {
 		since := ""
 		if s.Since != "" {
 			since = ", since " + string(s.Since)
 			if !s.SinceFile {
-				since += " (first report)"
+				since += " (no stage_since: the first report of the look-back)"
 			}
 		}
 		fmt.Fprintf(w, "\n%s: %s, max_age %d%s\n", s.Domain, s.Stage, s.MaxAge, since)
@@ -229,10 +249,10 @@ func printPlan(w io.Writer, out planOutput, cfgPath string, applied bool) {
 	case out.Diff == "":
 		fmt.Fprintln(w, "Nothing to change in the file.")
 	case applied:
-		fmt.Fprintf(w, "Written to %s:\n%s\nReview it, then deploy (make deploy).\n", cfgPath, out.Diff)
+		fmt.Fprintf(w, "Written to %s:\n%s\nReview it, then deploy (make deploy).\n", out.File, out.Diff)
 	default:
-		fmt.Fprintf(w, "The steps change %s so:\n%s\nApply them with: ststack plan --config %s --apply --sha256 %s (and the same --data or --aws)\n",
-			cfgPath, out.Diff, cfgPath, out.FileSHA256)
+		fmt.Fprintf(w, "The steps change %s so:\n%s\nApply them with:\n  ststack plan --config %s --apply --sha256 %s\n",
+			out.File, out.Diff, args, out.FileSHA256)
 	}
 }
 

@@ -346,3 +346,63 @@ func TestPlanApplyExample(t *testing.T) {
 		t.Errorf("a second plan the same day changes more:\n%s", po3.Diff)
 	}
 }
+
+// TestPlanPrintsItsApplyCommand: the text plan shows the command that
+// applies it, which works as printed, and the evidence of each domain.
+func TestPlanPrintsItsApplyCommand(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "ststack.yaml")
+	if err := os.WriteFile(cfgPath, []byte(planFile("")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	es, err := embedded.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 20, 9, 0, 0, 0, time.UTC)
+	for i := 1; i <= 15; i++ {
+		day := store.DayOf(now).AddDays(-i)
+		simReport(t, es, "clean.example", day, "google.com", 50, 0, "", "")
+		failed := int64(0)
+		if i == 3 {
+			failed = 9
+		}
+		simReport(t, es, "failing.example", day, "google.com", 50, failed, tlsrpt.ResultCertificateExpired, "mx.failing.example")
+	}
+	es.Close()
+	var out, errb bytes.Buffer
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: func() time.Time { return now }}
+	if code := run(context.Background(), []string{"plan", "--config", cfgPath, "--data", data}, env); code != exitOK {
+		t.Fatalf("plan: exit %d: %s", code, errb.String())
+	}
+	text := out.String()
+	for _, want := range []string{
+		"clean.example: testing, max_age 604800",
+		"next: move to enforce, max_age 86400",
+		"failing.example: testing",
+		"next: hold: fix the failures",
+		"9 failed sts sessions on 1 day(s), the last 2026-12-17",
+		"2026-12-17 mx.failing.example certificate-expired: 9 failed",
+		"turning.example: testing, max_age 604800\n  next: collecting evidence",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, text)
+		}
+	}
+	_, cmdLine, ok := strings.Cut(text, "Apply them with:\n  ")
+	if !ok {
+		t.Fatalf("no apply command in:\n%s", text)
+	}
+	words := strings.Fields(strings.TrimSpace(cmdLine))
+	if words[0] != "ststack" {
+		t.Fatalf("apply command %q", cmdLine)
+	}
+	out.Reset()
+	if code := run(context.Background(), words[1:], env); code != exitOK || !strings.Contains(out.String(), "Written to") {
+		t.Fatalf("%s: exit %d: %s%s", cmdLine, code, out.String(), errb.String())
+	}
+	if s := fileStates(t, cfgPath)["clean.example"]; s.mode != mtasts.ModeEnforce || s.maxAge != 86400 || s.since != "2026-12-20" {
+		t.Errorf("clean.example after apply: %+v", s)
+	}
+}

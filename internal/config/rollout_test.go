@@ -156,3 +156,45 @@ func TestEditRefuses(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEdit: whatever the file, Edit either refuses or returns a file that
+// parses and says what was asked of the first domain, every other domain
+// unchanged; it never panics.
+func FuzzEdit(f *testing.F) {
+	for _, s := range seeds(f) {
+		f.Add(s, true, 86400)
+	}
+	f.Add([]byte(editFile), false, 2592000)
+	f.Fuzz(func(t *testing.T, data []byte, enforce bool, maxAge int) {
+		c, err := Parse(data, "f.yaml")
+		if err != nil || len(c.Domains) == 0 || maxAge < 1 || maxAge > mtasts.MaxMaxAge {
+			return
+		}
+		d := c.Domains[0]
+		mode := mtasts.ModeTesting
+		if enforce {
+			mode = mtasts.ModeEnforce
+		}
+		day := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+		out, err := Edit(data, "f.yaml", []DomainEdit{{Domain: d.Name, Mode: mode, MaxAge: maxAge, StageSince: day}})
+		if err != nil {
+			if out != nil {
+				t.Fatal("output with an error")
+			}
+			return
+		}
+		c2, err := Parse(out, "f.yaml")
+		if err != nil {
+			t.Fatalf("edited file does not parse: %v\n%s", err, out)
+		}
+		d2 := c2.Domains[0]
+		if d2.Policy.Mode != mode || d2.Policy.MaxAge != maxAge || !d2.StageSince.Equal(day) {
+			t.Fatalf("edited domain %+v, want %s/%d since %v\n%s", d2, mode, maxAge, day, out)
+		}
+		for i, o := range c.Domains[1:] {
+			if c2.Domains[i+1].Policy.String() != o.Policy.String() {
+				t.Fatalf("%s changed", o.Name)
+			}
+		}
+	})
+}
