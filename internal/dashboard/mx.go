@@ -104,7 +104,7 @@ func (m *model) mx(ctx context.Context, d config.Domain, r DayRange) (*MXView, e
 func emptyHost(name string, r DayRange) MXHost {
 	h := mxhealth.Host{MXHost: name, ByResultType: []store.Count{}, ByOrganization: []store.Count{}, ByNetwork: []store.Count{}, TLSA: []mxhealth.TLSAPolicy{}}
 	for d := r.From; d <= r.To; d = d.AddDays(1) {
-		h.Days = append(h.Days, mxhealth.HostDay{Day: d, Failing: []string{}, State: mxhealth.StateNoData})
+		h.Days = append(h.Days, mxhealth.HostDay{Day: d, Failing: []string{}, Networks: []string{}, State: mxhealth.StateNoData})
 	}
 	return MXHost{Host: h, Remedies: []Remedy{}, Findings: []health.Finding{}}
 }

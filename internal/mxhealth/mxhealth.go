@@ -122,9 +122,12 @@ type HostDay struct {
 	// sessions they reported.
 	Reporters int   `json:"reporters"`
 	Sessions  int64 `json:"sessions"`
-	// FailedSessions at this host, and the organisations reporting them.
+	// FailedSessions at this host, the organisations reporting them and
+	// the sending networks (/24, /48; "" when not reported) they came
+	// from, sorted.
 	FailedSessions int64    `json:"failed_sessions"`
 	Failing        []string `json:"failing"`
+	Networks       []string `json:"networks"`
 	State          string   `json:"state"`
 }
 
@@ -276,10 +279,11 @@ func Hosts(in Input, th Thresholds) View {
 		h := a.h
 		h.ByResultType, h.ByOrganization, h.ByNetwork = counts(a.types), counts(a.orgs), counts(a.nets)
 		for d := in.From; d <= in.To; d = d.AddDays(1) {
-			hd := HostDay{Day: d, Failing: []string{}}
+			hd := HostDay{Day: d, Failing: []string{}, Networks: []string{}}
 			if x := a.days[d]; x != nil {
 				hd = *x
 				slices.Sort(hd.Failing)
+				hd.Networks = keys(a.nets24[d])
 			}
 			da := days[d]
 			if da != nil {

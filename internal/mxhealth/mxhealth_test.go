@@ -104,6 +104,9 @@ func TestOnset(t *testing.T) {
 			if got.Since != c.since || len(got.Failing) != c.orgs || got.FailedSessions != int64(10*c.orgs)*int64(got.Last.Time().Sub(got.Since.Time()).Hours()/24+1) {
 				t.Errorf("onset %+v, want since %s with %d organisations", *got, c.since, c.orgs)
 			}
+			if d := h.Days[int(got.Since.Time().Sub(from.Time()).Hours()/24)]; len(d.Networks) != c.orgs || d.Networks[0] != "192.0.0.0/24" {
+				t.Errorf("networks of %s: %q, want the %d of the failing organisations", d.Day, d.Networks, c.orgs)
+			}
 			if len(got.Networks) != c.orgs || len(got.Reports) == 0 || got.ResultTypes[0].Key != string(tlsrpt.ResultCertificateExpired) {
 				t.Errorf("onset evidence %+v: want %d networks, the reports and the result type", *got, c.orgs)
 			}
