@@ -87,11 +87,14 @@ func tenantName(domain string) string { return "ststack-" + config.DelegationKey
 func (d *Deployment) addEdge() {
 	s := d.Edge
 	read := &customresources.AwsSdkCall{
-		Service:            jsii.String("SSM"),
-		Action:             jsii.String("getParameter"),
-		Parameters:         map[string]any{"Name": d.edgeParam},
-		Region:             jsii.String(d.Config.Region),
-		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String("edge-ids")),
+		Service:    jsii.String("SSM"),
+		Action:     jsii.String("getParameter"),
+		Parameters: map[string]any{"Name": d.edgeParam},
+		Region:     jsii.String(d.Config.Region),
+		// Read again (a new physical id) whenever what the parameter holds
+		// changes shape: a report API endpoint or none. The ids of the
+		// distribution and connection group stay while they exist.
+		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String("edge-ids-" + shortHash(d.Config.Region, strconv.FormatBool(len(d.ruaTokens) > 0)))),
 		OutputPaths:        jsii.Strings("Parameter.Value"),
 	}
 	ids := customresources.NewAwsCustomResource(s, jsii.String("MainIds"), &customresources.AwsCustomResourceProps{

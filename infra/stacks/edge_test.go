@@ -59,6 +59,34 @@ func TestMultiTenantDistribution(t *testing.T) {
 			})),
 		})
 	})
+	// A file that moves the rua from a custom domain to the API's URL
+	// changes what the parameter holds: the edge stack reads it again.
+	readID := func(s *synthesized) string {
+		for _, r := range resources(s.edgeJSON, "Custom::AWS") {
+			if c := flatten(props(r)["Update"]); strings.Contains(c, "getParameter") {
+				_, id, _ := strings.Cut(c, `"physicalResourceId":{"id":"`)
+				id, _, _ = strings.Cut(id, `"`)
+				return id
+			}
+		}
+		t.Fatal("no read of the main stack's ids")
+		return ""
+	}
+	src, err := os.ReadFile(exampleConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDomain := strings.Replace(string(src), "  domain: tlsrpt.example.com\n", "", 1)
+	if noDomain == string(src) {
+		t.Fatal("example config has no reporting.domain to remove")
+	}
+	path := filepath.Join(t.TempDir(), "api-url.yaml")
+	if err := os.WriteFile(path, []byte(noDomain), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := readID(s), readID(synth(t, path)); a == "" || a == b {
+		t.Errorf("the read of the main stack's ids keeps its physical id %q when the report endpoint comes into it", a)
+	}
 	deps := s.d.Edge.Dependencies()
 	if len(*deps) != 1 || *(*deps)[0].StackName() != *s.d.Main.StackName() {
 		t.Errorf("edge stack depends on %v, want the main stack (tenants of its distribution, ids after policies)", deps)
