@@ -406,3 +406,28 @@ func TestPlanPrintsItsApplyCommand(t *testing.T) {
 		t.Errorf("clean.example after apply: %+v", s)
 	}
 }
+
+// TestWriteIfUnchanged: --apply refuses, writing nothing, when the file
+// changed after the plan read it.
+func TestWriteIfUnchanged(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "ststack.yaml")
+	read := []byte("organization: A\n")
+	if err := os.WriteFile(p, []byte("organization: B\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeIfUnchanged(p, read, []byte("organization: C\n")); err == nil || !strings.Contains(err.Error(), "changed while the plan was computed") {
+		t.Fatalf("err %v", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "organization: B\n" {
+		t.Errorf("file now %q", b)
+	}
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(p), ".ststack.yaml.plan-*")); len(m) != 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+	if err := writeIfUnchanged(p, []byte("organization: B\n"), []byte("organization: C\n")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "organization: C\n" {
+		t.Errorf("file now %q", b)
+	}
+}

@@ -280,6 +280,11 @@ func Decide(in Input, th Thresholds) Step {
 			}
 		}
 	}
+	if s.SinceFile && s.Since > today {
+		s.Action = Collect
+		s.Reason = fmt.Sprintf("stage_since %s lies ahead: the stage's clean days count from that day (set it to the day the step was deployed)", s.Since)
+		return s
+	}
 	// The watch: in enforce since a day the file gives, within WatchDays,
 	// at the first max_age step (where the move to enforce puts it).
 	watch := s.SinceFile && s.Stage == StageEnforce && th.WatchDays > 0 &&

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,7 +61,7 @@ func days(n int, clean []org, failing map[int][]org) ([]Day, []store.Fact) {
 func domain(mode mtasts.Mode, maxAge int, sinceAgo int) config.Domain {
 	d := config.Domain{Name: "example.com", Policy: mtasts.Policy{Version: mtasts.Version, Mode: mode, MaxAge: maxAge,
 		MX: []mtasts.MX{{Domain: "mx.example.com"}}}}
-	if sinceAgo >= 0 {
+	if sinceAgo != -1 {
 		d.StageSince = store.DayOf(now).AddDays(-sinceAgo).Time()
 	}
 	return d
@@ -106,6 +107,7 @@ func TestDecide(t *testing.T) {
 		{"watch, checker warning", domain(mtasts.ModeEnforce, 86400, 5), 20, nil, certWarning, StepBack, mtasts.ModeTesting, 0},
 		{"after watch, checker warning", domain(mtasts.ModeEnforce, 604800, 15), 20, nil, certWarning, RaiseMaxAge, "", 2592000},
 		{"none", domain(mtasts.ModeNone, 86400, -1), 20, nil, nil, Off, "", 0},
+		{"stage day ahead", domain(mtasts.ModeEnforce, 86400, -3), 20, nil, nil, Collect, "", 0},
 	}
 	for _, tc := range tests {
 		ds, facts := days(tc.n, three, tc.failing)
@@ -128,5 +130,14 @@ func TestDecideRetiring(t *testing.T) {
 	}
 	if s = Decide(Input{Domain: d, Now: now.AddDate(0, 1, 0)}, th()); s.Action != Remove {
 		t.Errorf("after: %s", s.Action)
+	}
+}
+
+// A stage_since after today says so instead of counting negative days.
+func TestDecideStageDayAhead(t *testing.T) {
+	ds, facts := days(20, three, nil)
+	s := Decide(Input{Domain: domain(mtasts.ModeEnforce, 86400, -3), Now: now, Days: ds, Facts: facts}, th())
+	if s.Action != Collect || !strings.Contains(s.Reason, "lies ahead") || s.Evidence.Watch != nil {
+		t.Errorf("%s %q watch %v", s.Action, s.Reason, s.Evidence.Watch)
 	}
 }
