@@ -90,8 +90,11 @@ e-mail (detected from the content), and prints its normalised form.`)
 	if len(args) > 0 && args[0] == "ingest" {
 		return runReportIngest(ctx, args[1:], env)
 	}
+	if len(args) > 0 && args[0] == "export" { // report_export.go (issue 18 §4)
+		return runReportExport(ctx, args[1:], env)
+	}
 	// --- end report ingest ---
-	pos, code := parseSubcommand(fs, args, env, "parse", "'parse' (or 'ingest')")
+	pos, code := parseSubcommand(fs, args, env, "parse", "'parse' (or 'ingest', 'export')")
 	if code >= 0 {
 		return code
 	}
