@@ -307,7 +307,7 @@ func TestPlanApplyExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("applied file differs from %s:\n%s", golden, lineDiff(golden, "applied", string(want), string(got)))
+		t.Errorf("applied file differs from %s (if ststack.example.yaml changed, regenerate it: go test ./cmd/ststack -run TestPlanApplyExample -update, and check the diff):\n%s", golden, lineDiff(golden, "applied", string(want), string(got)))
 	}
 	// Only the changed values differ: every removed line comes back with
 	// only its value changed, every added line is a planned key.
