@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ststack/ststack/internal/checker/checktest"
+	"github.com/ststack/ststack/internal/store"
 )
 
 // shapeReport is a report of success sessions about domain ("" for a
@@ -163,6 +164,8 @@ func TestShapes(t *testing.T) {
 		{name: "whole message tlsrpt+gzip, base64", msg: shapeHeader(shapeSubject, "application/tlsrpt+gzip") + "Content-Transfer-Encoding: base64\n\n" + lines76(gz(27)),
 			want: KindStored, domain: "example.com", success: 27},
 		{name: "LF line ends", msg: attached(28), lf: true, want: KindStored, domain: "example.com", success: 28},
+		{name: "saved from an mbox file (a From separator line first)", msg: "From tlsrpt@sender.example Sat Mar  2 03:00:00 2024\n" + attached(33),
+			want: KindStored, domain: "example.com", success: 33},
 
 		// Subject forms: a policy without policy-domain attributed by the
 		// e-mail, example.com and example.org both served.
@@ -217,5 +220,20 @@ func TestShapes(t *testing.T) {
 				t.Errorf("stored for %v with %d sessions, want %s with %d", rec.Domains, rec.Success, c.domain, c.success)
 			}
 		})
+	}
+}
+
+// TestShapeMboxSigned: a signed report e-mail saved from an mbox file
+// (RFC 4155: a "From " separator line first) keeps its DKIM verdict: the
+// header reader takes the line for a field of its own, which no signature
+// names.
+func TestShapeMboxSigned(t *testing.T) {
+	d := checktest.NewDNS(t)
+	google := newSigner(t, d, "ed25519", "google.com", "s1", "s=tlsrpt")
+	p := newProcessor(t, openStore(t), d, Options{Domains: []string{"example.com"}})
+	msg := google.sign(t, reportMessage(t, sample(t, googleJSON), nil))
+	out, err := p.Process(context.Background(), append([]byte("From noreply-smtp-tls-reporting@google.com Sun Feb 18 03:00:00 2024\r\n"), msg...))
+	if err != nil || out.Kind != KindStored || out.DKIM == nil || out.DKIM.Result != store.DKIMPass {
+		t.Fatalf("Process = %+v (dkim %+v), %v; want stored, DKIM pass", out, out.DKIM, err)
 	}
 }

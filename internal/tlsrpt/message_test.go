@@ -121,6 +121,7 @@ func extractCases(t testing.TB) []extractCase {
 			"Content-Type: application/zip; name=\"google.com!example.com!1!2.json.zip\"\nContent-Transfer-Encoding: base64\n\nUEsDBAo=\n")), err: ErrNotReport},
 		{name: "text part of padding is no report", msg: crlf(multipartReport(textPart, "Content-Type: text/plain\n\nevery day\n")), err: ErrNotReport},
 
+		{name: "saved from an mbox file", msg: crlf("From tlsrpt@sender.example Sat Mar  2 03:00:00 2024\n" + multipartReport(textPart, gzPart)), want: gz},
 		{name: "no attachment", msg: crlf(multipartReport(textPart, textPart)), err: ErrNotReport},
 		{name: "text body", msg: crlf(mailHeader + "\nHello, no report here.\n"), err: ErrNotReport},
 		{name: "unnamed octet-stream, JSON", msg: crlf(multipartReport("Content-Type: application/octet-stream\n\n{}")), want: []byte("{}")},
