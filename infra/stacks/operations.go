@@ -1,6 +1,9 @@
 package stacks
 
 import (
+	"fmt"
+	"regexp"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
@@ -67,6 +70,7 @@ func (d *Deployment) addOperations() {
 		f := d.functions[fn]
 		return graph(fn+" function", f.MetricInvocations(opts), f.MetricErrors(opts), f.MetricThrottles(opts))
 	}
+	d.addDomainAlarms(alarm)
 	awscloudwatch.NewDashboard(s, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: jsii.String(*d.Main.StackName()),
 		Widgets: &[]*[]awscloudwatch.IWidget{
@@ -80,6 +84,106 @@ func (d *Deployment) addOperations() {
 				fnGraph(fnTLSRPT),
 				fnGraph(fnChecker),
 			},
+			domainGraphs(),
 		},
 	})
+}
+
+// The functions' own metrics (package internal/metrics, docs/metrics.md):
+// logged in CloudWatch's embedded metric format, from which CloudWatch
+// Logs extracts them with no API call
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
+const (
+	metricsNamespace = "ststack"
+	// FailureRateAlarmPercent and failureRateMinSessions: a domain's
+	// alarm fires when more than this percentage of a day's reported
+	// sessions failed, counted only from failureRateMinSessions sessions
+	// (a handful of sessions is one message retried).
+	FailureRateAlarmPercent = 5
+	failureRateMinSessions  = 100
+	// MaxDomainAlarms bounds the per-domain alarms: each is one resource
+	// of the main stack, which holds at most 500; a larger file relies
+	// on the dashboard's graphs of every domain and the checker's
+	// alerts (reports-sts-failures, reports-mx-failing).
+	MaxDomainAlarms = 25
+)
+
+// domainMetric is one of the functions' metrics of a domain, summed per
+// day: reports arrive in daily bursts (RFC 8460 §4.1 reports cover a
+// day), so a shorter period would judge half a day's reports.
+func domainMetric(name, domain string) awscloudwatch.IMetric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:     jsii.String(metricsNamespace),
+		MetricName:    jsii.String(name),
+		DimensionsMap: &map[string]*string{"Domain": jsii.String(domain)},
+		Period:        awscdk.Duration_Days(jsii.Number(1)),
+		Statistic:     jsii.String("Sum"),
+	})
+}
+
+// addDomainAlarms adds, for each of the first MaxDomainAlarms domains, an
+// alarm on its failure rate in the reports of a day: metric math over the
+// Sessions and FailedSessions the tlsrpt and mailin functions log. A day
+// without reports is not breaching. CloudWatch alarms on EMF metrics
+// behave as on any other metric; the metric exists once the first report
+// was logged
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Alarms.html).
+func (d *Deployment) addDomainAlarms(alarm func(id, description string, metric awscloudwatch.IMetric)) {
+	for i, dom := range d.Config.Domains {
+		if i == MaxDomainAlarms {
+			break
+		}
+		rate := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String(fmt.Sprintf("IF(sessions >= %d, 100 * failed / sessions, 0)", failureRateMinSessions)),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{
+				"sessions": domainMetric("Sessions", dom.Name),
+				"failed":   domainMetric("FailedSessions", dom.Name),
+			},
+			Label:  jsii.String(dom.Name + " failure rate %"),
+			Period: awscdk.Duration_Days(jsii.Number(1)),
+		})
+		a := awscloudwatch.NewAlarm(d.Main, jsii.String("FailureRate"+alarmID(dom.Name)), &awscloudwatch.AlarmProps{
+			AlarmDescription: jsii.String(fmt.Sprintf("ststack %s: more than %d%% of the sessions senders reported for %s in a day failed (at least %d sessions); see the dashboard's domain page and the checker's triage",
+				d.Config.Organization, FailureRateAlarmPercent, dom.Name, failureRateMinSessions)),
+			Metric:             rate,
+			Threshold:          jsii.Number(FailureRateAlarmPercent),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(d.topic))
+	}
+}
+
+var nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]+`)
+
+// alarmID is a construct id for a domain: its name with every run of
+// other characters than letters and digits replaced by "X".
+func alarmID(domain string) string {
+	return nonAlnum.ReplaceAllString(domain, "X")
+}
+
+// domainGraphs are the dashboard's row of the functions' metrics: every
+// domain's sessions and failed sessions, failed sessions by result type,
+// findings by severity; SEARCH expressions, so every domain shows however
+// many there are.
+func domainGraphs() *[]awscloudwatch.IWidget {
+	search := func(dims, metric string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression:   jsii.String(fmt.Sprintf(`SEARCH('{%s,%s} MetricName="%s"', 'Sum', 3600)`, metricsNamespace, dims, metric)),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{},
+			Label:        jsii.String(""),
+			Period:       awscdk.Duration_Hours(jsii.Number(1)),
+		})
+	}
+	graph := func(title string, metrics ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(title), Left: &metrics, Width: jsii.Number(8),
+		})
+	}
+	return &[]awscloudwatch.IWidget{
+		graph("Reported sessions by domain", search("Domain", "Sessions")),
+		graph("Failed sessions by domain and result type", search("Domain,ResultType", "FailedSessions")),
+		graph("Check findings by domain and severity", search("Domain,Severity", "Findings")),
+	}
 }
