@@ -2,8 +2,6 @@ package config
 
 import (
 	"crypto/sha256"
-	"encoding/base32"
-	"strings"
 )
 
 // Client domains by delegation (dns: delegated). A client's DNS belongs to
@@ -41,7 +39,29 @@ const maxDelegationZone = 253 - delegationKeyLen - len("._smtp._tls.")
 // length.
 func DelegationKey(domain string) string {
 	sum := sha256.Sum256([]byte(domain))
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16]))
+	return base32Lower(sum[:16])
+}
+
+// base32Lower is the base32 encoding of b (RFC 4648 §6, the standard
+// alphabet) in lower case, without padding. It is written out rather than
+// taken from encoding/base32, whose package initialisation and encoder
+// every function loading the organisation file would link
+// (docs/performance.md).
+func base32Lower(b []byte) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+	out := make([]byte, 0, (len(b)*8+4)/5)
+	var acc uint
+	bits := 0
+	for _, c := range b {
+		acc = acc<<8 | uint(c)
+		for bits += 8; bits >= 5; bits -= 5 {
+			out = append(out, alphabet[acc>>(bits-5)&31])
+		}
+	}
+	if bits > 0 {
+		out = append(out, alphabet[acc<<(5-bits)&31])
+	}
+	return string(out)
 }
 
 // CNAME is one record a client creates: Name CNAME Target.
@@ -111,7 +131,7 @@ func (p *parser) delegation(f field) *Delegation {
 		ok = false
 	} else if s, good := p.text(zf); !good {
 		ok = false
-	} else if !zoneIDRE().MatchString(s.text) {
+	} else if !isZoneID(s.text) {
 		p.addAt(s, nil, "%q is not a hosted zone id: Z and upper-case letters and digits", s.text)
 		ok = false
 	} else {

@@ -251,7 +251,7 @@ func (p *parser) dnsValues(f dnsFields, name string) (DNS, bool) {
 	var d DNS
 	ok := f.zoneID != nil
 	if s := f.zoneID; s != nil {
-		if !zoneIDRE().MatchString(s.text) {
+		if !isZoneID(s.text) {
 			hint := ""
 			if strings.HasPrefix(s.text, "/hostedzone/") {
 				hint = " (leave out /hostedzone/)"

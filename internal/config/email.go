@@ -1,10 +1,8 @@
 package config
 
 import (
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // Email says how the reports e-mailed to reporting.mailto are received
@@ -25,10 +23,6 @@ type Email struct {
 	// account has one active rule set per region).
 	RuleSet string
 }
-
-// ruleSetRE is an SES receipt rule set name: letters, digits, ".", "_"
-// and "-", starting and ending with a letter or digit, at most 64.
-var ruleSetRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$`) })
 
 // sesReceivingRegions are the regions where SES receives e-mail: those
 // with an "email receiving endpoint" inbound-smtp.<region>.amazonaws.com in
@@ -115,7 +109,7 @@ func (p *parser) emailValues(ef emailFields, rf field, c *Config) Email {
 	e := Email{DropUnsigned: ef.dropUnsigned}
 	if s := ef.ruleSet; s != nil {
 		switch {
-		case !ruleSetRE().MatchString(s.text):
+		case !isRuleSet(s.text):
 			p.addAt(*s, nil, "%q is not an SES receipt rule set name (letters, digits, \".\", \"_\", \"-\", at most 64)", s.text)
 		case !ef.on:
 			p.addAt(*s, nil, "is where the stack adds its receipt rule; it needs receive: true")

@@ -113,7 +113,7 @@ func (p *parser) region(f field) string {
 	if !ok {
 		return ""
 	}
-	if !regionRE().MatchString(s.text) {
+	if !isRegion(s.text) {
 		p.addAt(s, nil, "%q is not an AWS region name such as eu-west-1", s.text)
 		return ""
 	}

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // maxErrors bounds the errors reported for one file; a file that bad is
@@ -65,8 +63,9 @@ func (p *parser) warnOnce(line int, path, msg string) {
 // err returns the collected errors in line order: nil, one *Error, or
 // several joined with errors.Join.
 func (p *parser) err() error {
-	sortByLine(p.errs, func(e *Error) int { return e.Line })
-	sortByLine(p.warnings, func(w Warning) int { return w.Line })
+	sortByLine(len(p.errs), func(i int) int { return p.errs[i].Line }, func(i, j int) { p.errs[i], p.errs[j] = p.errs[j], p.errs[i] })
+	ws := p.warnings
+	sortByLine(len(ws), func(i int) int { return ws[i].Line }, func(i, j int) { ws[i], ws[j] = ws[j], ws[i] })
 	if p.truncated {
 		p.errs = append(p.errs, &Error{File: p.file, class: ErrInvalid,
 			Msg: fmt.Sprintf("more errors follow; stopped after %d", maxErrors)})
@@ -84,22 +83,37 @@ func (p *parser) err() error {
 	return errors.Join(errs...)
 }
 
-// sortByLine sorts s by line, keeping the order of entries on one line.
-// It is an insertion sort: the entries come mostly in line order, errors
-// are at most maxErrors+1, and slices.SortStableFunc would link a merge
-// sort for each of the two element types into every function that loads
-// the organisation file (about 7 KB of code in the policy bootstrap,
-// docs/performance.md).
-func sortByLine[T any](s []T, line func(T) int) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && line(s[j]) < line(s[j-1]); j-- {
-			s[j], s[j-1] = s[j-1], s[j]
+// sortByLine sorts n entries by line, keeping the order of entries on one
+// line: line(i) is entry i's line, swap(i, j) swaps two entries. It is an
+// insertion sort: the entries come mostly in line order and errors are at
+// most maxErrors+1, and slices.SortStableFunc would link a merge sort for
+// each element type into every function that loads the organisation file
+// (about 7 KB of code in the policy bootstrap, docs/performance.md).
+func sortByLine(n int, line func(i int) int, swap func(i, j int)) {
+	for i := 1; i < n; i++ {
+		for j := i; j > 0 && line(j) < line(j-1); j-- {
+			swap(j, j-1)
 		}
 	}
 }
 
-// yamlLineRE picks the line out of the YAML library's syntax errors.
-var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
+// yamlLine splits the YAML library's syntax error text "yaml: line N: msg"
+// (msg on one line) into N and msg: ^yaml: line (\d+): (.*)$.
+func yamlLine(text string) (line, msg string, ok bool) {
+	rest, ok := strings.CutPrefix(text, "yaml: line ")
+	if !ok {
+		return "", "", false
+	}
+	n := 0
+	for n < len(rest) && '0' <= rest[n] && rest[n] <= '9' {
+		n++
+	}
+	msg, ok = strings.CutPrefix(rest[n:], ": ")
+	if n == 0 || !ok || strings.Contains(msg, "\n") {
+		return "", "", false
+	}
+	return rest[:n], msg, true
+}
 
 // parserProblems are the YAML library's parser (not scanner) errors. For
 // them go.yaml.in/yaml/v3 reports the 0-based line of its mark, and no line
@@ -123,9 +137,9 @@ var scannerProblems = []string{
 func (p *parser) syntax(err error, data []byte) {
 	text := err.Error()
 	e := &Error{File: p.file, Msg: strings.TrimPrefix(text, "yaml: "), class: ErrSyntax}
-	if m := yamlLineRE().FindStringSubmatch(text); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		e.Msg = m[2]
+	if line, msg, ok := yamlLine(text); ok {
+		e.Line, _ = strconv.Atoi(line)
+		e.Msg = msg
 	}
 	isParser := slices.ContainsFunc(parserProblems, func(s string) bool { return strings.HasPrefix(e.Msg, s) }) &&
 		!slices.ContainsFunc(scannerProblems, func(s string) bool { return strings.HasPrefix(e.Msg, s) })

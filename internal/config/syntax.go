@@ -3,10 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/ststack/ststack/internal/dnsname"
 	"github.com/ststack/ststack/internal/tlsrpt"
@@ -131,18 +129,55 @@ func mailtoRUA(addr string) tlsrpt.RUA {
 	return tlsrpt.RUA{Scheme: "mailto", URI: b.String()}
 }
 
-// The regular expressions of this package are compiled on their first use
-// (sync.OnceValue), not at package initialisation, which every Lambda
-// function's init would pay for (0.8 ms and 750 allocations for the four,
-// GODEBUG=inittrace=1; docs/performance.md).
+// The syntax checks below are written out rather than as regular
+// expressions: compiled at package initialisation they cost every process
+// that loads the package 0.9 ms and 747 allocations (GODEBUG=inittrace=1),
+// and compiled on first use, the lazy wrappers cost the policy bootstrap
+// its 6.50 MiB (docs/performance.md). FuzzSyntaxChecks holds each to the
+// regular expression its comment gives.
 
-// AWS region names: two to four letters, one or two words, a number
-// (eu-west-1, us-gov-west-1, eusc-de-east-1). Syntax only: a region launched
-// after this code is still accepted.
-var regionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+){1,2}-[0-9]{1,2}$`) })
+// isRegion reports whether s looks like an AWS region name: two to four
+// letters, one or two words, a number (eu-west-1, us-gov-west-1,
+// eusc-de-east-1), ^[a-z]{2,4}(-[a-z]+){1,2}-[0-9]{1,2}$. Syntax only: a
+// region launched after this code is still accepted.
+func isRegion(s string) bool {
+	parts := strings.Split(s, "-")
+	if len(parts) != 3 && len(parts) != 4 || len(parts[0]) < 2 || len(parts[0]) > 4 {
+		return false
+	}
+	for _, w := range parts[:len(parts)-1] {
+		if w == "" || !allBytes(w, func(c byte) bool { return 'a' <= c && c <= 'z' }) {
+			return false
+		}
+	}
+	n := parts[len(parts)-1]
+	return n != "" && len(n) <= 2 && allBytes(n, func(c byte) bool { return '0' <= c && c <= '9' })
+}
 
-// Route53 hosted zone ids: "Z" and upper-case letters and digits.
-var zoneIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`) })
+// isZoneID reports whether s looks like a Route53 hosted zone id: "Z" and
+// upper-case letters and digits, ^Z[A-Z0-9]{1,31}$.
+func isZoneID(s string) bool {
+	return len(s) >= 2 && len(s) <= 32 && s[0] == 'Z' &&
+		allBytes(s[1:], func(c byte) bool { return 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' })
+}
+
+// isRuleSet reports whether s is an SES receipt rule set name: letters,
+// digits, ".", "_" and "-", starting and ending with a letter or digit, at
+// most 64, ^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$.
+func isRuleSet(s string) bool {
+	alnum := func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' }
+	return s != "" && len(s) <= 64 && alnum(s[0]) && alnum(s[len(s)-1]) &&
+		allBytes(s, func(c byte) bool { return alnum(c) || c == '.' || c == '_' || c == '-' })
+}
+
+func allBytes(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // checkSchedule validates an EventBridge schedule expression: rate(N unit)
 // or cron(min hour day-of-month month day-of-week year).

@@ -83,12 +83,12 @@ func FromEnv(getenv func(string) string, required ...string) (Env, error) {
 			missing = append(missing, k)
 		}
 	}
-	switch len(missing) {
-	case 0:
-	case 1:
-		return e, fmt.Errorf("%s must be set", missing[0])
-	default:
-		return e, fmt.Errorf("%s and %s must be set", strings.Join(missing[:len(missing)-1], ", "), missing[len(missing)-1])
+	if n := len(missing); n > 0 {
+		names := missing[n-1]
+		if n > 1 {
+			names = strings.Join(missing[:n-1], ", ") + " and " + names
+		}
+		return e, fmt.Errorf("%s must be set", names)
 	}
 	var err error
 	if e.DropUnsigned, err = parseBool(getenv, DropUnsigned); err != nil {

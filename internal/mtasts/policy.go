@@ -88,32 +88,29 @@ const (
 func (p Policy) String() string {
 	var b strings.Builder
 	b.Grow(p.wireLen())
-	writeKey := func(k string) {
+	// One call per line, not the builder's methods inlined at every field:
+	// this is linked into the policy bootstrap, whose size is measured
+	// (docs/performance.md).
+	line := func(k, prefix, v string) {
 		b.WriteString(k)
 		b.WriteString(": ")
+		b.WriteString(prefix)
+		b.WriteString(v)
+		b.WriteString("\r\n")
 	}
-	writeKey(fieldVersion)
-	b.WriteString(p.Version)
-	b.WriteString("\r\n")
-	writeKey(fieldMode)
-	b.WriteString(string(p.Mode))
-	b.WriteString("\r\n")
+	line(fieldVersion, "", p.Version)
+	line(fieldMode, "", string(p.Mode))
 	for _, m := range p.MX {
-		writeKey(fieldMX)
+		prefix := ""
 		if m.Wildcard {
-			b.WriteString("*.")
+			prefix = "*."
 		}
-		b.WriteString(normaliseDomain(m.Domain))
-		b.WriteString("\r\n")
+		line(fieldMX, prefix, normaliseDomain(m.Domain))
 	}
-	writeKey(fieldMaxAge)
 	var num [20]byte
-	b.Write(strconv.AppendInt(num[:0], int64(p.MaxAge), 10))
-	b.WriteString("\r\n")
+	line(fieldMaxAge, "", string(strconv.AppendInt(num[:0], int64(p.MaxAge), 10)))
 	for _, e := range p.Extensions {
-		writeKey(e.Key)
-		b.WriteString(e.Value)
-		b.WriteString("\r\n")
+		line(e.Key, "", e.Value)
 	}
 	return b.String()
 }

@@ -245,13 +245,18 @@ func TestFunctionViolationsFound(t *testing.T) {
 }
 
 // heavyImports are standard packages a model package must not import
-// because every function that loads the organisation file would link them
-// for little use: net/mail's parser of whole address headers (display
-// names, RFC 2047 words, groups) is 14 KB of the policy bootstrap, which
-// needs only bare addresses checked (config.parseAddress). Measured with
-// go tool nm; see docs/performance.md.
+// because every function that loads the organisation file would link them,
+// or run their initialisation, for little use: net/mail's parser of whole
+// address headers (display names, RFC 2047 words, groups) is 14 KB of the
+// policy bootstrap, which needs only bare addresses checked
+// (config.parseAddress); regular expressions compiled at package
+// initialisation cost every process 0.9 ms, and their lazy wrappers the
+// policy bootstrap its 6.50 MiB (config's syntax checks are written out);
+// encoding/base32's encoders are built at initialisation for one 16-byte
+// key (config.base32Lower). Measured with go tool nm and
+// GODEBUG=inittrace=1; see docs/performance.md.
 var heavyImports = map[string][]string{
-	"internal/config": {"net/mail"},
+	"internal/config": {"net/mail", "regexp", "encoding/base32"},
 }
 
 // TestHeavyImports: the packages of heavyImports import none of theirs.
