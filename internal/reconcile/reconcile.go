@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ststack/ststack/internal/config"
@@ -31,6 +32,12 @@ const (
 	// DefaultMaxAttempts bounds the certificate requests for one domain
 	// until its CNAME changes or the operator clears its state.
 	DefaultMaxAttempts = 5
+	// DefaultConcurrency is how many domains Run reconciles at once: one
+	// after the other, 1,000 client domains take half the function's
+	// 5-minute schedule (docs/performance.md, "Data at 1,000 domains");
+	// few at a time, because CloudFront's control plane throttles bursts
+	// of calls.
+	DefaultConcurrency = 4
 )
 
 // Certificate statuses of a CloudFront-managed certificate, as
@@ -73,7 +80,10 @@ type ManagedCertificate struct {
 // implementation wraps the SDK (aws-sdk-go-v2 service/cloudfront), in the
 // multi-tenant distribution and connection group the stack created.
 // Calls may be retried by the engine on a later run; none may be assumed
-// to have taken effect if it returned an error.
+// to have taken effect if it returned an error. It must be safe for
+// concurrent use: Run reconciles several domains at once. (The SDK's
+// standard retryer retries throttling errors with back-off:
+// https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html)
 type CloudFront interface {
 	// GetTenant returns the tenant named name (GetDistributionTenant,
 	// with the name as identifier); ErrNotFound (wrapped) if none.
@@ -103,13 +113,13 @@ type CloudFront interface {
 // Resolver answers, as a recursive resolver would, what name is a CNAME
 // to: the target of the CNAME at name (lower case, no final dot), or ""
 // when name has no CNAME (including when it does not exist). An error is
-// a failed lookup, not an absent record.
+// a failed lookup, not an absent record. It must be safe for concurrent use.
 type Resolver interface {
 	CNAME(ctx context.Context, name string) (string, error)
 }
 
 // States keeps each domain's last State. Get returns false when the
-// domain has none.
+// domain has none. It must be safe for concurrent use.
 type States interface {
 	Get(ctx context.Context, domain string) (State, bool, error)
 	Put(ctx context.Context, s State) error
@@ -163,22 +173,34 @@ type Engine struct {
 	// DefaultRetryInterval, DefaultMaxAttempts).
 	RetryInterval time.Duration
 	MaxAttempts   int
+	// Concurrency is how many domains Run reconciles at once (0:
+	// DefaultConcurrency).
+	Concurrency int
 }
 
-// Run reconciles every domain, one after the other, and returns their
-// states in order. A domain's failure is its state (PhaseError); the
-// error returned joins only the failures to save states, after every
-// domain was reconciled.
+// Run reconciles every domain, Concurrency at a time, and returns their
+// states in the order of domains. A domain's failure is its state
+// (PhaseError); the error returned joins only the failures to read or
+// save states, in the order of domains, after every domain was
+// reconciled.
 func (e *Engine) Run(ctx context.Context, domains []Domain) ([]State, error) {
-	out := make([]State, 0, len(domains))
-	var errs []error
-	for _, d := range domains {
-		s, err := e.Reconcile(ctx, d)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		out = append(out, s)
+	out := make([]State, len(domains))
+	errs := make([]error, len(domains))
+	n := e.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
 	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, d := range domains {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = e.Reconcile(ctx, d)
+		}()
+	}
+	wg.Wait()
 	return out, errors.Join(errs...)
 }
 

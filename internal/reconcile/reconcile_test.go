@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 // fakeCF is a CloudFront of tenants in memory that records the changes
 // made and can be told to fail a call.
 type fakeCF struct {
+	mu      sync.Mutex
 	tenants map[string]*Tenant             // by name
 	certs   map[string]*ManagedCertificate // by tenant id
 	calls   []string                       // changes: "create NAME", "request NAME", "attach NAME ARN"
@@ -27,6 +29,8 @@ func newFakeCF() *fakeCF {
 }
 
 func (f *fakeCF) GetTenant(_ context.Context, name string) (Tenant, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.fail["get"]; err != nil {
 		return Tenant{}, err
 	}
@@ -38,6 +42,8 @@ func (f *fakeCF) GetTenant(_ context.Context, name string) (Tenant, error) {
 }
 
 func (f *fakeCF) CreateTenant(_ context.Context, name, domain string) (Tenant, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.fail["create"]; err != nil {
 		return Tenant{}, err
 	}
@@ -50,6 +56,8 @@ func (f *fakeCF) CreateTenant(_ context.Context, name, domain string) (Tenant, e
 }
 
 func (f *fakeCF) Certificate(_ context.Context, t Tenant) (ManagedCertificate, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.fail["cert"]; err != nil {
 		return ManagedCertificate{}, err
 	}
@@ -61,6 +69,8 @@ func (f *fakeCF) Certificate(_ context.Context, t Tenant) (ManagedCertificate, e
 }
 
 func (f *fakeCF) RequestCertificate(_ context.Context, t Tenant, domain string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.fail["request"]; err != nil {
 		return err
 	}
@@ -71,6 +81,8 @@ func (f *fakeCF) RequestCertificate(_ context.Context, t Tenant, domain string) 
 }
 
 func (f *fakeCF) AttachCertificate(_ context.Context, t Tenant, arn string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.fail["attach"]; err != nil {
 		return err
 	}
@@ -83,7 +95,13 @@ func (f *fakeCF) AttachCertificate(_ context.Context, t Tenant, arn string) erro
 	return nil
 }
 
-func (f *fakeCF) take() []string { c := f.calls; f.calls = nil; return c }
+func (f *fakeCF) take() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
 
 // fakeDNS maps names to CNAME targets.
 type fakeDNS struct {
@@ -299,7 +317,8 @@ func TestRunIsolation(t *testing.T) {
 	if len(states) != 3 || states[0].Phase != PhaseError || states[1].Phase != PhaseCertificatePending || states[2].Phase != PhaseCertificatePending {
 		t.Fatalf("states %+v", states)
 	}
-	if got := w.cf.take(); !slices.Equal(got, []string{"create ststack-k-b.example mta-sts.b.example", "create ststack-k-c.example mta-sts.c.example"}) {
+	// Domains are reconciled concurrently: their calls come in any order.
+	if got := w.cf.take(); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"create ststack-k-b.example mta-sts.b.example", "create ststack-k-c.example mta-sts.c.example"}) {
 		t.Fatalf("calls %q", got)
 	}
 	// b's tenant exists although its state was not saved: the next run
