@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ststack/ststack/internal/config"
@@ -103,17 +104,41 @@ func Gather(ctx context.Context, src FactSource, d config.Domain, sums []store.D
 	return in, nil
 }
 
-// Plan decides every domain of c at now, in file order.
+// planWorkers bounds the domains Plan reads at once: a deployed stack's
+// store answers over the network, and 1,000 domains one after the other
+// would wait on 1,000 round trips in turn.
+const planWorkers = 8
+
+// Plan decides every domain of c at now, in file order. It reads at most
+// planWorkers domains at once and stops at the first error.
 func Plan(ctx context.Context, src Source, c *config.Config, now time.Time) ([]Step, error) {
 	th := FromConfig(c)
 	counting := Counting(c)
-	steps := make([]Step, 0, len(c.Domains))
-	for _, d := range c.Domains {
-		in, err := Read(ctx, src, d, counting, th, now, nil)
-		if err != nil {
-			return nil, err
-		}
-		steps = append(steps, Decide(in, th))
+	steps := make([]Step, len(c.Domains))
+	var (
+		once  sync.Once
+		first error // the first error in time, not one the cancel caused
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, planWorkers)
+	var wg sync.WaitGroup
+	for i, d := range c.Domains {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			in, err := Read(ctx, src, d, counting, th, now, nil)
+			if err != nil {
+				once.Do(func() { first = err; cancel() })
+				return
+			}
+			steps[i] = Decide(in, th)
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
 	return steps, nil
 }
