@@ -340,6 +340,17 @@ func TestDelegated(t *testing.T) {
 			t.Errorf("reconciler role has %s", a)
 		}
 	}
+	// A failed or throttled run alerts like the other functions'.
+	for _, metric := range []string{"Errors", "Throttles"} {
+		found := false
+		for _, a := range resources(s.mainJSON, "AWS::CloudWatch::Alarm") {
+			p := props(a)
+			found = found || (p["MetricName"] == metric && strings.Contains(str(p["Dimensions"]), fnID) && p["AlarmActions"] != nil)
+		}
+		if !found {
+			t.Errorf("no %s alarm of the reconciler", metric)
+		}
+	}
 	if synth(t, exampleConfig).d.functions[fnReconciler] != nil {
 		t.Error("a reconciler without delegated domains")
 	}

@@ -31,9 +31,12 @@ func (d *Deployment) addOperations() {
 		})
 		a.AddAlarmAction(action)
 	}
-	names := map[string]string{fnPolicy: "Policy", fnTLSRPT: "TLSRPT", fnChecker: "Checker"}
-	for _, fn := range []string{fnPolicy, fnTLSRPT, fnChecker} {
-		f := d.functions[fn]
+	names := map[string]string{fnPolicy: "Policy", fnTLSRPT: "TLSRPT", fnChecker: "Checker", fnReconciler: "Reconciler"}
+	for _, fn := range []string{fnPolicy, fnTLSRPT, fnChecker, fnReconciler} {
+		f, ok := d.functions[fn]
+		if !ok {
+			continue // the reconciler exists with client domains only
+		}
 		alarm(names[fn]+"Errors", "the "+fn+" function failed", f.MetricErrors(opts))
 		alarm(names[fn]+"Throttles", "the "+fn+" function was throttled", f.MetricThrottles(opts))
 	}
