@@ -126,8 +126,9 @@ func domainMetric(name, domain string) awscloudwatch.IMetric {
 
 // addDomainAlarms adds, for each of the first MaxDomainAlarms domains, an
 // alarm on its failure rate in the reports of a day: metric math over the
-// Sessions and FailedSessions the tlsrpt and mailin functions log. A day
-// without reports is not breaching. CloudWatch alarms on EMF metrics
+// Sessions and FailedSessions the tlsrpt and mailin functions log (they
+// log FailedSessions only when some failed: FILL makes the missing value
+// 0). A day without reports is not breaching. CloudWatch alarms on EMF metrics
 // behave as on any other metric; the metric exists once the first report
 // was logged
 // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Alarms.html).
@@ -137,7 +138,7 @@ func (d *Deployment) addDomainAlarms(alarm func(id, description string, metric a
 			break
 		}
 		rate := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-			Expression: jsii.String(fmt.Sprintf("IF(sessions >= %d, 100 * failed / sessions, 0)", failureRateMinSessions)),
+			Expression: jsii.String(fmt.Sprintf("IF(sessions >= %d, 100 * FILL(failed, 0) / sessions, 0)", failureRateMinSessions)),
 			UsingMetrics: &map[string]awscloudwatch.IMetric{
 				"sessions": domainMetric("Sessions", dom.Name),
 				"failed":   domainMetric("FailedSessions", dom.Name),

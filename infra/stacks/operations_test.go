@@ -36,7 +36,7 @@ func TestDomainMetrics(t *testing.T) {
 			}
 			dims[str(metric["MetricName"])+" "+string(b)] = true
 		}
-		if !strings.Contains(expr, "100 * failed / sessions") {
+		if !strings.Contains(expr, "100 * FILL(failed, 0) / sessions") {
 			continue
 		}
 		if !jsonEqual(p["AlarmActions"], []any{topic}) || str(p["Threshold"]) != "5" || p["ComparisonOperator"] != "GreaterThanThreshold" ||

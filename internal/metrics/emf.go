@@ -80,27 +80,42 @@ func (e *EMF) write(dims map[string]string, metrics []string, values map[string]
 	_, _ = e.w.Write(b) // best effort: see EMF
 }
 
-// Stored implements ingest.Metrics: per domain of e, Reports, Sessions and
-// FailedSessions by Domain, and FailedSessions by Domain and ResultType
-// for each result type of its failure details.
+// Stored implements ingest.Metrics: per domain of e, Reports and Sessions
+// by Domain, FailedSessions by Domain when some failed, and FailedSessions
+// by Domain and ResultType for each result type of its failure details.
+// Zero failures are left out: CloudWatch bills a custom metric for each
+// hour it receives data (see Checked), and graphs and alarms read a
+// missing value as none.
 func (e *EMF) Stored(entry store.Entry) {
 	for _, rc := range Reports(entry) {
-		e.write(map[string]string{DimensionDomain: rc.Domain},
-			[]string{MetricReports, MetricSessions, MetricFailedSessions},
+		names := []string{MetricReports, MetricSessions}
+		if rc.Failure > 0 {
+			names = append(names, MetricFailedSessions)
+		}
+		e.write(map[string]string{DimensionDomain: rc.Domain}, names,
 			map[string]int64{MetricReports: 1, MetricSessions: store.AddSat(rc.Success, rc.Failure), MetricFailedSessions: rc.Failure})
 		for _, c := range rc.ByResultType {
+			if c.Count <= 0 {
+				continue
+			}
 			e.write(map[string]string{DimensionDomain: rc.Domain, DimensionResultType: c.Key},
 				[]string{MetricFailedSessions}, map[string]int64{MetricFailedSessions: c.Count})
 		}
 	}
 }
 
-// Checked writes Findings by Domain and Severity for a check result, one
-// document per severity, 0 included.
+// Checked writes Findings by Domain and Severity for a check result: one
+// document per severity error and warning that has findings. CloudWatch
+// bills each custom metric for the hours it receives data
+// (https://aws.amazon.com/cloudwatch/pricing/: $0.30 a metric-month for
+// the first 10,000, prorated by the hour), and the checker runs hourly: a
+// count for every domain and severity would bill every domain every hour.
+// A healthy domain writes nothing; its graph shows no findings.
 func (e *EMF) Checked(r health.Result) {
-	counts := FindingCounts(r)
-	for i, s := range Severities() {
-		e.write(map[string]string{DimensionDomain: r.Domain, DimensionSeverity: s.String()},
-			[]string{MetricFindings}, map[string]int64{MetricFindings: int64(counts[i])})
+	for _, s := range []health.Severity{health.SeverityError, health.SeverityWarning} {
+		if n := r.Count(s); n > 0 {
+			e.write(map[string]string{DimensionDomain: r.Domain, DimensionSeverity: s.String()},
+				[]string{MetricFindings}, map[string]int64{MetricFindings: int64(n)})
+		}
 	}
 }
