@@ -188,21 +188,13 @@ It listens on loopback only unless --allow-remote and a token are given.`)
 			del = reconcile.JSONStates(s)
 		}
 	} else {
-		dir := *data
-		if dir == "" {
-			dir = ".ststack-data"
-		}
-		if _, err := os.Stat(dir); err != nil {
-			fmt.Fprintf(env.stderr, "ststack dashboard: data directory %s: %v\n", dir, errors.Unwrap(err))
-			return exitInvalid
-		}
-		es, err := embedded.Open(dir)
+		es, desc, err := openEmbedded(*data)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "ststack dashboard: %v\n", err)
 			return exitInvalid
 		}
 		defer es.Close()
-		st, source = es, "embedded store in "+dir
+		st, source = es, desc
 		del = lookupDelegation(cfg, *resolver)
 	}
 	h, err := newDashboard(cfg, st, del, acc, source, ruaHTTPS, log)
@@ -220,6 +212,25 @@ It listens on loopback only unless --allow-remote and a token are given.`)
 		fmt.Fprintf(env.stdout, "Open it with ?token=… once (the token of --token or $%s); API clients send Authorization: Bearer ….\n", dashboard.EnvToken)
 	}
 	return serveUntilDone(ctx, ln, h, log, env, "dashboard")
+}
+
+// openEmbedded opens the embedded store of a command that reads what
+// ststack serve stored: in dir, .ststack-data when dir is empty. The
+// folder must exist, so that a mistyped --data is an error rather than a
+// new empty store. It also returns a description of the store for the
+// command's output.
+func openEmbedded(dir string) (*embedded.Store, string, error) {
+	if dir == "" {
+		dir = ".ststack-data"
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, "", fmt.Errorf("data directory %s: %v", dir, errors.Unwrap(err))
+	}
+	es, err := embedded.Open(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	return es, "embedded store in " + dir, nil
 }
 
 // Stack outputs the dashboard reads (the CDK app's names).

@@ -17,7 +17,6 @@ import (
 
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/rollout"
-	"github.com/ststack/ststack/internal/store/embedded"
 )
 
 // planOutput is the JSON form of `ststack plan` (docs/rollout.md).
@@ -103,19 +102,12 @@ with the evidence (reports, triage verdicts, checks): docs/rollout.md.
 		}
 		src, source = s, desc
 	} else {
-		dir := *data
-		if dir == "" {
-			dir = ".ststack-data"
-		}
-		if _, err := os.Stat(dir); err != nil {
-			return fail("data directory %s: %v", dir, errors.Unwrap(err))
-		}
-		es, err := embedded.Open(dir)
+		es, desc, err := openEmbedded(*data)
 		if err != nil {
 			return fail("%v", err)
 		}
 		defer es.Close()
-		src, source = es, "embedded store in "+dir
+		src, source = es, desc
 	}
 
 	now := env.clock()

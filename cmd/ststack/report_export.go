@@ -5,18 +5,15 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ststack/ststack/internal/config"
 	"github.com/ststack/ststack/internal/store"
-	"github.com/ststack/ststack/internal/store/embedded"
 	"github.com/ststack/ststack/internal/tlsrpt"
 )
 
@@ -186,14 +183,7 @@ range exports in bounded memory. Days are the UTC days reports start on.`)
 		}
 		src = s
 	} else {
-		dir := *data
-		if dir == "" {
-			dir = ".ststack-data"
-		}
-		if _, err := os.Stat(dir); err != nil {
-			return fail("data directory %s: %v", dir, errors.Unwrap(err))
-		}
-		es, err := embedded.Open(dir)
+		es, _, err := openEmbedded(*data)
 		if err != nil {
 			return fail("%v", err)
 		}

@@ -290,6 +290,13 @@ func (h *Handler) apiOverview(w http.ResponseWriter, r *http.Request) {
 
 // domainDetail reads the domain page's data; false when it answered.
 func (h *Handler) domainDetail(w http.ResponseWriter, r *http.Request) (*DomainDetail, bool) {
+	return readDomainView(h, w, r, h.m.domain)
+}
+
+// readDomainView reads one configured domain's view over the request's
+// day range with read; false when it answered instead: 400 for a bad
+// query or range, 404 for a domain not in the file, the store's error.
+func readDomainView[V any](h *Handler, w http.ResponseWriter, r *http.Request, read func(context.Context, config.Domain, DayRange) (*V, error)) (*V, bool) {
 	q, ok := h.query(w, r)
 	if !ok {
 		return nil, false
@@ -303,12 +310,12 @@ func (h *Handler) domainDetail(w http.ResponseWriter, r *http.Request) (*DomainD
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return nil, false
 	}
-	dd, err := h.m.domain(r.Context(), d, rg)
+	v, err := read(r.Context(), d, rg)
 	if err != nil {
 		h.storeError(w, r, err, "data")
 		return nil, false
 	}
-	return dd, true
+	return v, true
 }
 
 func (h *Handler) apiDomain(w http.ResponseWriter, r *http.Request) {

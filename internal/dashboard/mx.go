@@ -111,25 +111,7 @@ func emptyHost(name string, r DayRange) MXHost {
 
 // mxDetail reads the MX view's data; false when it answered.
 func (h *Handler) mxDetail(w http.ResponseWriter, r *http.Request) (*MXView, bool) {
-	q, ok := h.query(w, r)
-	if !ok {
-		return nil, false
-	}
-	d, ok := h.configured(w, r)
-	if !ok {
-		return nil, false
-	}
-	rg, err := parseRange(q, h.m.today())
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
-		return nil, false
-	}
-	v, err := h.m.mx(r.Context(), d, rg)
-	if err != nil {
-		h.storeError(w, r, err, "data")
-		return nil, false
-	}
-	return v, true
+	return readDomainView(h, w, r, h.m.mx)
 }
 
 func (h *Handler) apiMX(w http.ResponseWriter, r *http.Request) {
