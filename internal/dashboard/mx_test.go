@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -136,6 +137,14 @@ func TestAPIMXOnset(t *testing.T) {
 	}
 	if v.Thresholds != mxhealth.Default {
 		t.Errorf("thresholds %+v", v.Thresholds)
+	}
+	// The API's names are snake_case like every other field.
+	var raw struct {
+		Thresholds map[string]any `json:"thresholds"`
+	}
+	f.getJSON(t, "/api/v1/domains/example.com/mx?from=2024-03-20&to=2024-03-28", 200, &raw)
+	if _, ok := raw.Thresholds["min_failed_sessions"]; !ok || len(raw.Thresholds) != 6 {
+		t.Errorf("thresholds keys %v, want the six snake_case names", slices.Collect(maps.Keys(raw.Thresholds)))
 	}
 	resp, body := f.get(t, "/domains/example.com/mx?from=2024-03-20&to=2024-03-28")
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "failing since 2024-03-25") {

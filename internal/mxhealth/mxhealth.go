@@ -34,22 +34,22 @@ import (
 type Thresholds struct {
 	// RecentDays: the failing run must reach one of the last RecentDays
 	// days of the range (reports arrive a day or two after the mail).
-	RecentDays int
+	RecentDays int `json:"recent_days"`
 	// MinHealthyDays: the host must have been healthy on at least this
 	// many days with reports before the run started.
-	MinHealthyDays int
+	MinHealthyDays int `json:"min_healthy_days"`
 	// HealthyMaxFailurePercent: a day is healthy for a host when its
 	// failed sessions are at most this share (in percent) of all the
 	// domain's sessions reported that day.
-	HealthyMaxFailurePercent int
+	HealthyMaxFailurePercent int `json:"healthy_max_failure_percent"`
 	// MinFailingOrganizations, FailingPercent and MinFailedSessions: a
 	// day is failing for a host when at least MinFailingOrganizations
 	// organisations, more than FailingPercent percent of those reporting
 	// the domain that day, report at least MinFailedSessions failed
 	// sessions at the host in all.
-	MinFailingOrganizations int
-	FailingPercent          int
-	MinFailedSessions       int64
+	MinFailingOrganizations int   `json:"min_failing_organizations"`
+	FailingPercent          int   `json:"failing_percent"`
+	MinFailedSessions       int64 `json:"min_failed_sessions"`
 }
 
 // Default are the thresholds in use.
