@@ -74,6 +74,7 @@ func (d *Deployment) addOperations() {
 		return graph(fn+" function", f.MetricInvocations(opts), f.MetricErrors(opts), f.MetricThrottles(opts))
 	}
 	d.addDomainAlarms(alarm)
+	d.addAnyDomainAlarm()
 	awscloudwatch.NewDashboard(s, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: jsii.String(*d.Main.StackName()),
 		Widgets: &[]*[]awscloudwatch.IWidget{
@@ -109,7 +110,47 @@ const (
 	// on the dashboard's graphs of every domain and the checker's
 	// alerts (reports-sts-failures, reports-mx-failing).
 	MaxDomainAlarms = 25
+	// AnyDomainFailedSessions: the alarm over every domain fires when
+	// the reports one domain's senders delivered within an hour count
+	// more than this many failed sessions.
+	AnyDomainFailedSessions = 100
 )
+
+// anyDomainQuery is the Metrics Insights query of the alarm over every
+// domain: each domain's FailedSessions (the metric logged with the Domain
+// dimension alone, so the per-result-type series are not counted twice),
+// the 500 domains with most failures first. A Metrics Insights alarm
+// evaluates each time series it returns as a contributor and follows
+// domains as they are added; a query returns at most 500 time series
+// (ORDER BY keeps the worst), an alarm evaluates the latest 3 hours, and
+// a Region holds 200 such alarms by default
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Metrics_Insights_Alarm.html,
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-limits.html).
+const anyDomainQuery = `SELECT SUM(FailedSessions) FROM SCHEMA(` + metricsNamespace + `, Domain) GROUP BY Domain ORDER BY SUM() DESC LIMIT 500`
+
+// addAnyDomainAlarm adds the one alarm that covers every domain, however
+// many the file has, beside the per-domain rate alarms of the first
+// MaxDomainAlarms: it counts failed sessions per hour of reports, since a
+// Metrics Insights alarm sees only the latest 3 hours and cannot divide
+// by the sessions of a day.
+func (d *Deployment) addAnyDomainAlarm() {
+	q := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression:   jsii.String(anyDomainQuery),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{},
+		Label:        jsii.String("failed sessions by domain"),
+		Period:       awscdk.Duration_Hours(jsii.Number(1)),
+	})
+	a := awscloudwatch.NewAlarm(d.Main, jsii.String("AnyDomainFailures"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String(fmt.Sprintf("ststack %s: the reports of one domain counted more than %d failed sessions within an hour; the alarm's contributors name the domains; see the dashboard's domain page and the checker's triage",
+			d.Config.Organization, AnyDomainFailedSessions)),
+		Metric:             q,
+		Threshold:          jsii.Number(AnyDomainFailedSessions),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	a.AddAlarmAction(awscloudwatchactions.NewSnsAction(d.topic))
+}
 
 // domainMetric is one of the functions' metrics of a domain, summed per
 // day: reports arrive in daily bursts (RFC 8460 §4.1 reports cover a

@@ -62,3 +62,38 @@ func TestDomainMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestAnyDomainAlarm (issue 18 §4): beyond the per-domain rate alarms of
+// the first MaxDomainAlarms domains, one Metrics Insights alarm covers every
+// domain of the file, whatever their number: each domain's FailedSessions
+// per hour (Domain dimension alone), to the alert topic.
+func TestAnyDomainAlarm(t *testing.T) {
+	s := synth(t, exampleConfig)
+	topic := m{"Ref": logicalID(t, s.d.topic)}
+	var found int
+	for id, a := range resources(s.mainJSON, "AWS::CloudWatch::Alarm") {
+		p := props(a)
+		metrics, _ := p["Metrics"].([]any)
+		if len(metrics) != 1 {
+			continue
+		}
+		q := metrics[0].(map[string]any)
+		if q["Expression"] != anyDomainQuery {
+			continue
+		}
+		found++
+		if str(q["Period"]) != "3600" || q["ReturnData"] != true {
+			t.Errorf("alarm %s: query %v", id, q)
+		}
+		if !jsonEqual(p["AlarmActions"], []any{topic}) || str(p["Threshold"]) != "100" ||
+			p["ComparisonOperator"] != "GreaterThanThreshold" || p["TreatMissingData"] != "notBreaching" || str(p["EvaluationPeriods"]) != "1" {
+			t.Errorf("alarm %s: %v", id, p)
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d alarms on %q, want 1", found, anyDomainQuery)
+	}
+	if !strings.Contains(anyDomainQuery, "SCHEMA(ststack, Domain)") || !strings.Contains(anyDomainQuery, "GROUP BY Domain") {
+		t.Errorf("query %q does not read the per-domain series alone", anyDomainQuery)
+	}
+}
