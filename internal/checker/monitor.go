@@ -25,7 +25,9 @@ type Alerter interface {
 // Monitor checks domains on a schedule: it checks, compares each result
 // with the previous one in History, alerts on the differences, and saves.
 // The first result of a domain alerts on all its findings. Transitions of
-// not-ready never alert: those of ready-to-enforce say the same. A
+// not-ready never alert: those of ready-to-enforce say the same, and
+// those of ready-to-enforce do not either while the rollout step to
+// enforce is there before or after, which says it with its command. A
 // reports-triage finding (one per cluster of failed sessions) alerts when
 // it appears, never when it clears: a cluster leaves the window by age,
 // which is no news.
@@ -119,6 +121,12 @@ func (m *Monitor) record(ctx context.Context, r health.Result) (health.Result, e
 	}
 	appeared, cleared := health.Diff(before, r.Findings)
 	appeared, cleared = alerting(appeared), alerting(cleared)
+	if stepToEnforce(before) || stepToEnforce(r.Findings) {
+		// The rollout step to enforce says what ready-to-enforce says,
+		// with the command that takes it: only the step alerts.
+		ready := func(f health.Finding) bool { return f.Code == health.CodeReadyToEnforce }
+		appeared, cleared = slices.DeleteFunc(appeared, ready), slices.DeleteFunc(cleared, ready)
+	}
 	cleared = slices.DeleteFunc(cleared, func(f health.Finding) bool { return f.Code == health.CodeReportsTriage })
 	if len(appeared) > 0 || len(cleared) > 0 {
 		if err := m.Alerter.Alert(ctx, r.Domain, appeared, cleared); err != nil {
@@ -129,6 +137,14 @@ func (m *Monitor) record(ctx context.Context, r health.Result) (health.Result, e
 		return r, fmt.Errorf("saving history: %w", err)
 	}
 	return r, planErr
+}
+
+// stepToEnforce reports whether fs hold the rollout step from testing to
+// enforce (package rollout's rollout-step finding, subject "enforce").
+func stepToEnforce(fs []health.Finding) bool {
+	return slices.ContainsFunc(fs, func(f health.Finding) bool {
+		return f.Code == health.CodeRolloutStep && f.Subject == "enforce"
+	})
 }
 
 // alerting drops the findings whose transitions are no news: not-ready

@@ -320,3 +320,41 @@ func TestMonitorRecordsConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorReadyAndRolloutStep: a testing domain that becomes ready gets
+// one alert line, the rollout step to enforce with its command, not also
+// ready-to-enforce, which says the same without it; the two clear
+// together when the domain moves on.
+func TestMonitorReadyAndRolloutStep(t *testing.T) {
+	w := checktest.NewWorld(t, testNow)
+	st := &fakeStats{stats: map[string]store.Summary{"r.test": sums(1, 10, 10)}}
+	cfg := testConfig(w)
+	cfg.Stats = st
+	rec := &recorder{}
+	ro := &fakeRollout{}
+	m := &Monitor{Checker: newChecker(t, cfg), History: NewMemoryHistory(), Alerter: rec, Rollout: ro}
+	d, p := healthyDomain(t, "r.test", "testing")
+	w.Serve(t, d)
+	targets := []Target{testTarget(t, "r.test", p)}
+	ctx := context.Background()
+	run := func(step string, sessions int64, plan string, want []alert) {
+		t.Helper()
+		st.mu.Lock()
+		st.stats["r.test"] = sums(1, sessions, sessions)
+		st.mu.Unlock()
+		ro.step = plan
+		if _, err := m.Run(ctx, targets); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if got := rec.take(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: alerts\n got %+v\nwant %+v", step, got, want)
+		}
+	}
+	run("not ready", 10, "", nil)
+	run("ready, step to enforce", 150, "enforce", []alert{{"r.test", []string{"info rollout-step enforce"}, nil}})
+	run("still ready", 150, "enforce", nil)
+	// Ready without the plan's step (for instance fewer clean days than
+	// rollout.testing_days): ready-to-enforce alone says it.
+	run("step gone", 20, "", []alert{{"r.test", nil, []string{"info rollout-step enforce"}}})
+	run("ready again, no step", 150, "", []alert{{"r.test", []string{"info ready-to-enforce"}, nil}})
+}
