@@ -175,6 +175,24 @@ func TestBrowser(t *testing.T) {
 	if look["banner"] == "0" {
 		t.Error("the sample data banner is not visible")
 	}
+	// The rollout column (issue 19): each domain's stage and next step, as
+	// the API gives them.
+	var ov Overview
+	f.getJSON(t, "/api/v1/overview", 200, &ov)
+	steps, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries(Array.from(document.querySelectorAll('#domains tbody tr')).map(tr =>
+		[tr.dataset.domain, tr.querySelector('[data-field=rollout] .status')?.innerText.trim() ?? '']))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ov.Domains {
+		if d.Rollout == nil {
+			t.Errorf("API overview: no rollout for %s", d.Domain)
+			continue
+		}
+		if want := string(d.Rollout.Stage) + ": " + d.Rollout.Summary; steps[d.Domain] != want {
+			t.Errorf("overview rollout of %s: shown %q, API %q", d.Domain, steps[d.Domain], want)
+		}
+	}
 	shoot("dashboard-overview.png")
 
 	// A domain page: totals, the chart's bars, the breakdown by result type.
@@ -183,6 +201,16 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := f.expect(domain, "2024-02-28", "2024-03-28")
+	// Its rollout section: the step the overview named, and its reason.
+	step, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[document.getElementById('rollout-step').innerText.trim(), document.getElementById('rollout-reason').innerText.trim()]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ov.Domains {
+		if d.Domain == domain && d.Rollout != nil && (len(step) != 2 || step[0] != string(d.Rollout.Stage)+": "+d.Rollout.Summary || step[1] != d.Rollout.Reason) {
+			t.Errorf("rollout section of %s: %q, want %q and %q", domain, step, string(d.Rollout.Stage)+": "+d.Rollout.Summary, d.Rollout.Reason)
+		}
+	}
 	type page struct {
 		Reports, Success, Failure string
 		Bars                      int
