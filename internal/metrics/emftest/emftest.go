@@ -112,9 +112,9 @@ func directive(root map[string]json.RawMessage, raw json.RawMessage) ([]Metric, 
 	}
 	switch {
 	case d.Namespace == nil || *d.Namespace == "" || len(*d.Namespace) > 1024:
-		return nil, errors.New("Namespace missing, empty or over 1024 characters")
+		return nil, errors.New("the Namespace is missing, empty or over 1024 characters")
 	case d.Dimensions == nil:
-		return nil, errors.New("Dimensions missing")
+		return nil, errors.New("the Dimensions are missing")
 	case len(d.Metrics) == 0 || len(d.Metrics) > 100:
 		return nil, fmt.Errorf("%d Metrics, want 1 to 100", len(d.Metrics))
 	}
